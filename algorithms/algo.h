@@ -30,6 +30,7 @@ typedef struct {
   const float *ep_returns;   // [n_episodes] undiscounted episodic team return
   const float *ep_costs;     // [n_episodes] undiscounted episodic team cost
   const float *ep_lengths;   // [n_episodes]
+  const uint8_t *valid;      // [T][E]: 1 where the step happened (always 1 unless episodic)
 } algo_rollout_info_t;
 
 typedef struct algo_class {
@@ -40,6 +41,12 @@ typedef struct algo_class {
   size_t params_size;
   const char *const *stat_names;
   int n_stats;
+  // Rollout shape used when run.num_envs / run.rollout_length are left at 0.
+  int default_num_envs, default_rollout_length;
+  // 1: every rollout restarts all copies and runs each for exactly one episode (T = the env's
+  // episode length; a copy idles once its episode ends, marked in algo_rollout_info_t.valid).
+  // This is the seed's "collect K whole episodes per update" scheme.
+  int episodic_rollouts;
   // ERR_INPUT (message says why) when the env does not suit the algorithm.
   int (*create)(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
                 void **algo);

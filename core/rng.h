@@ -4,6 +4,7 @@
 // Normals use Box-Muller without a cached second value, so the state is just four words.
 #ifndef SAFEMARL_RNG_H
 #define SAFEMARL_RNG_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {

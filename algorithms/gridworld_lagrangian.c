@@ -1,0 +1,221 @@
+// gridworld_lagrangian: the LagrangianSafeRL agent of seed 002 (section 2): REINFORCE with a
+// learned baseline on the penalised signal (A - lambda * C), where A = G - V(s) with G the
+// discounted reward-to-go and C the discounted cost-to-go; lambda by Adam on -lambda*(J_c - d),
+// clamped at 0. Networks 128-128 ReLU for policy (softmax) and value, lr 3e-4, lambda lr 1e-2,
+// lambda_0 = 1, gamma 0.99, 10 whole episodes per update (episodic rollouts, 10 copies).
+// Choices where this differs from the seed, each documented:
+// - The multiplier is driven by the undiscounted episodic cost of the rollout's episodes
+//   (`constraint: episodic`, the project's one definition); the seed's mean discounted
+//   cost-to-go over all visited states is `constraint: cost_to_go`.
+// - Orthogonal initialisation (gain sqrt 2, output 0.01 for the policy, 1 for the value) instead
+//   of PyTorch's default uniform init.
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algorithms/sa_common.h"
+#include "core/err.h"
+
+typedef struct {
+  double lr, value_lr, lagrange_lr, lambda_init, gamma;
+  int hidden;
+  char constraint[CFG_STR_MAX];
+} gl_params_t;
+
+#define P(k, t, f, d, h) {k, t, offsetof(gl_params_t, f), d, h, NULL, 1, 0}
+static const cfg_param_t gl_param_table[] = {
+    P("lr", CFG_FLOAT, lr, "3e-4", "policy Adam learning rate"),
+    P("value_lr", CFG_FLOAT, value_lr, "3e-4", "value Adam learning rate"),
+    P("lagrange_lr", CFG_FLOAT, lagrange_lr, "1e-2", "Adam learning rate of the multiplier"),
+    P("lambda_init", CFG_FLOAT, lambda_init, "1.0", "initial multiplier"),
+    P("gamma", CFG_FLOAT, gamma, "0.99", "discount of reward-to-go and cost-to-go"),
+    P("hidden", CFG_INT, hidden, "128", "width of the two hidden layers"),
+    {"constraint", CFG_STRING, offsetof(gl_params_t, constraint), "episodic",
+     "what lambda compares with the limit: undiscounted episodic cost, or the seed's mean "
+     "discounted cost-to-go",
+     "episodic|cost_to_go", 1, 0},
+};
+#undef P
+
+static const char *const gl_stats[] = {"lambda", "violation", "policy_loss", "value_loss",
+                                       "entropy"};
+
+typedef struct {
+  gl_params_t p;
+  algo_run_info_t run;
+  sa_t sa;
+  adam_t pol_opt, lam_opt;
+  float lambda;
+  int *rows;  // [N] indices of valid rows
+} gl_t;
+
+static void gl_destroy(void *ptr) {
+  gl_t *g = ptr;
+  if (!g) return;
+  sa_destroy(&g->sa);
+  adam_destroy(&g->pol_opt);
+  adam_destroy(&g->lam_opt);
+  free(g->rows);
+  free(g);
+}
+
+static int gl_create(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
+                     void **out) {
+  if (!spec->discrete)
+    return err_input("algo gridworld_lagrangian needs a discrete action space; env %s is "
+                     "continuous",
+                     spec->name);
+  gl_t *g = err_calloc(1, sizeof *g);
+  if (!g) return ERR_FAIL;
+  g->p = *(const gl_params_t *)params;
+  g->run = *run;
+  sa_config_t c = {0};
+  c.n_hidden = c.critic_n_hidden = 2;
+  c.hidden[0] = c.hidden[1] = c.critic_hidden[0] = c.critic_hidden[1] = g->p.hidden;
+  c.act = MLP_ACT_RELU;
+  c.actor_out_gain = 0.01f;
+  c.critic_lr = (float)g->p.value_lr;
+  int N = run->T * run->E;
+  int rc = sa_create(&g->sa, "gridworld_lagrangian", spec, &c, N, 0, run->seed);
+  if (!rc) rc = adam_create(&g->pol_opt, g->sa.pol.n_params, (float)g->p.lr, 1e-8f);
+  if (!rc) rc = adam_create(&g->lam_opt, 1, (float)g->p.lagrange_lr, 1e-8f);
+  if (!rc && !(g->rows = err_calloc(N, sizeof(int)))) rc = ERR_FAIL;
+  if (rc) {
+    gl_destroy(g);
+    return rc;
+  }
+  g->lambda = (float)g->p.lambda_init;
+  *out = g;
+  return 0;
+}
+
+static void gl_act(void *ptr, const float *obs, const float *share, int E, rng_t *rng,
+                   float *actions, float *logp, float *values, float *cost_values) {
+  gl_t *g = ptr;
+  sa_act(&g->sa, obs, E, rng, actions, logp, values, cost_values);
+}
+
+static void gl_act_det(void *ptr, const float *obs, const float *share, int E, float *actions) {
+  sa_act_deterministic(&((gl_t *)ptr)->sa, obs, E, actions);
+}
+
+static void gl_values(void *ptr, const float *obs, const float *share, int E, float *values,
+                      float *cost_values) {
+  sa_values(&((gl_t *)ptr)->sa, obs, E, values, cost_values);
+}
+
+static int gl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng_t *rng,
+                     double *stats) {
+  gl_t *g = ptr;
+  sa_t *s = &g->sa;
+  int T = buf->T, E = buf->E;
+  float gamma = (float)g->p.gamma;
+  float *G = s->row_a, *C = s->row_b;
+
+  // Discounted reward-to-go and cost-to-go within each episode (rollouts hold whole episodes).
+  for (int e = 0; e < E; e++) {
+    float gr = 0, gc = 0;
+    for (int t = T - 1; t >= 0; t--) {
+      int i = t * E + e;
+      if (buf->done[i]) gr = gc = 0;
+      gr = buf->rewards[i] + gamma * gr;
+      gc = buf->costs[i] + gamma * gc;
+      G[i] = gr;
+      C[i] = gc;
+    }
+  }
+  int n = 0;
+  for (int i = 0; i < T * E; i++)
+    if (!info->valid || info->valid[i]) g->rows[n++] = i;
+  if (n == 0) return err_fail("gridworld_lagrangian: empty rollout");
+
+  // Gather the valid rows: observations, actions, returns, cost-to-go.
+  sa_gather(buf->obs, g->rows, n, s->obs_dim, s->mb_obs);
+  sa_gather(buf->actions, g->rows, n, s->act_dim, s->mb_act);
+  sa_gather(G, g->rows, n, 1, s->mb_a);
+  sa_gather(C, g->rows, n, 1, s->mb_b);
+
+  // Baseline from the value network before its step (the seed detaches it).
+  critic_predict(&s->vr, s->mb_obs, n, s->mb_c);
+  double cost_to_go_mean = 0;
+  for (int k = 0; k < n; k++) cost_to_go_mean += s->mb_b[k];
+  cost_to_go_mean /= n;
+
+  // Policy step on -mean(logp * (A - lambda C)).
+  pol_forward(&s->pol, s->theta, s->mb_obs, n);
+  pol_logp(&s->pol, s->mb_act, s->mb_d);
+  pol_entropy(&s->pol, s->mb_e);
+  double loss = 0, entropy = 0;
+  for (int k = 0; k < n; k++) {
+    float w = (s->mb_a[k] - s->mb_c[k]) - g->lambda * s->mb_b[k];
+    loss -= (double)s->mb_d[k] * w;
+    entropy += s->mb_e[k];
+    s->mb_e[k] = -w / (float)n;  // d loss / d logp_k
+  }
+  memset(s->grad, 0, sizeof(float) * s->pol.n_params);
+  pol_backward(&s->pol, s->theta, s->mb_act, s->mb_e, NULL, NULL, NULL, NULL, s->grad);
+  adam_step(&g->pol_opt, s->theta, s->grad);
+
+  // Value step on mean (V - G)^2.
+  double vloss = critic_fit_step(&s->vr, s->mb_obs, s->mb_a, n, 0.0, 0.0);
+
+  // Multiplier: one Adam step on -lambda * violation, then clamp at 0.
+  double jc = cost_to_go_mean;
+  if (strcmp(g->p.constraint, "episodic") == 0) {
+    jc = 0;
+    for (int k = 0; k < info->n_episodes; k++) jc += info->ep_costs[k];
+    jc = info->n_episodes ? jc / info->n_episodes : g->run.cost_limit;
+  }
+  double violation = jc - g->run.cost_limit;
+  float lam_grad = (float)(-violation);
+  adam_step(&g->lam_opt, &g->lambda, &lam_grad);
+  if (g->lambda < 0) g->lambda = 0;
+
+  stats[0] = g->lambda;
+  stats[1] = violation;
+  stats[2] = loss / n;
+  stats[3] = vloss;
+  stats[4] = entropy / n;
+  if (!sa_finite(s) || !isfinite(g->lambda)) return err_fail("gridworld_lagrangian: diverged (non-finite parameters)");
+  return 0;
+}
+
+static int gl_save(void *ptr, ckpt_t *k) {
+  gl_t *g = ptr;
+  int rc = sa_save(&g->sa, k);
+  if (!rc) rc = adam_save(&g->pol_opt, k);
+  if (!rc) rc = adam_save(&g->lam_opt, k);
+  if (!rc) rc = ckpt_put(k, &g->lambda, sizeof g->lambda);
+  return rc;
+}
+
+static int gl_load(void *ptr, ckpt_t *k) {
+  gl_t *g = ptr;
+  int rc = sa_load(&g->sa, k);
+  if (!rc) rc = adam_load(&g->pol_opt, k);
+  if (!rc) rc = adam_load(&g->lam_opt, k);
+  if (!rc) rc = ckpt_get(k, &g->lambda, sizeof g->lambda);
+  return rc;
+}
+
+const algo_class_t algo_gridworld_lagrangian = {
+    .name = "gridworld_lagrangian",
+    .summary = "seed 002's LagrangianSafeRL: REINFORCE with baseline on A - lambda*C",
+    .params = gl_param_table,
+    .n_params = sizeof gl_param_table / sizeof gl_param_table[0],
+    .params_size = sizeof(gl_params_t),
+    .stat_names = gl_stats,
+    .n_stats = sizeof gl_stats / sizeof gl_stats[0],
+    .default_num_envs = 10,
+    .default_rollout_length = 0,
+    .episodic_rollouts = 1,
+    .create = gl_create,
+    .destroy = gl_destroy,
+    .act = gl_act,
+    .act_deterministic = gl_act_det,
+    .values = gl_values,
+    .update = gl_update,
+    .save = gl_save,
+    .load = gl_load,
+};

@@ -1,0 +1,265 @@
+// ppo_lag: PPO-Lagrangian for one agent, following SafePO/OmniSafe (specs/algorithms.md §8):
+// once per update, before the policy epochs, one Adam step on the multiplier with loss
+// -lambda * (J_c - d), J_c the mean undiscounted episodic cost over a window of the last 50
+// episodes, lambda clamped at 0; advantage (A_R - lambda A_C) / (1 + lambda) with A_R
+// standardised and A_C centred; clipped surrogate; up to 40 epochs of minibatch 64 with early
+// stop when the mean KL(old || new) over the batch exceeds target_kl; critics by MSE + L2.
+// Differences from SafePO, each deliberate: actor and critic gradients are clipped separately
+// (SafePO clips the summed loss's joint gradient); `constraint: cost_to_go` compares the mean
+// discounted cost return of the batch instead (the seed's quantity), as an option.
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algorithms/sa_common.h"
+#include "core/err.h"
+
+typedef struct {
+  double lr, critic_lr, lambda_init, lambda_lr, clip, target_kl, gamma, lam, critic_l2;
+  double max_grad_norm, entropy_coef;
+  int epochs, minibatch, cost_window, hidden, lr_decay, proper_time_limits;
+  char constraint[CFG_STR_MAX];
+} pl_params_t;
+
+#define P(k, t, f, d, h, lo, hi) {k, t, offsetof(pl_params_t, f), d, h, NULL, lo, hi}
+static const cfg_param_t pl_param_table[] = {
+    P("lr", CFG_FLOAT, lr, "3e-4", "actor Adam learning rate", 0, 1),
+    P("critic_lr", CFG_FLOAT, critic_lr, "3e-4", "critic Adam learning rate", 0, 1),
+    P("lr_decay", CFG_BOOL, lr_decay, "true", "decay the actor learning rate linearly to 0", 1, 0),
+    P("lambda_init", CFG_FLOAT, lambda_init, "0.001", "initial multiplier", 0, 1e9),
+    P("lambda_lr", CFG_FLOAT, lambda_lr, "0.035", "Adam learning rate of the multiplier", 0, 10),
+    P("clip", CFG_FLOAT, clip, "0.2", "PPO ratio clip", 0, 1),
+    P("target_kl", CFG_FLOAT, target_kl, "0.02", "stop the epochs when KL(old||new) exceeds this",
+      0, 10),
+    P("gamma", CFG_FLOAT, gamma, "0.99", "discount (reward and cost)", 0, 1),
+    P("lam", CFG_FLOAT, lam, "0.95", "GAE lambda (reward and cost)", 0, 1),
+    P("critic_l2", CFG_FLOAT, critic_l2, "0.001", "L2 penalty on critic weights", 0, 1),
+    P("max_grad_norm", CFG_FLOAT, max_grad_norm, "40", "global-norm gradient clip", 0, 1e9),
+    P("entropy_coef", CFG_FLOAT, entropy_coef, "0", "entropy bonus", 0, 1),
+    P("epochs", CFG_INT, epochs, "40", "passes over the batch per update", 1, 1000),
+    P("minibatch", CFG_INT, minibatch, "64", "rows per minibatch", 1, 1 << 24),
+    P("cost_window", CFG_INT, cost_window, "50", "episodes averaged for J_c", 1, SA_WINDOW_MAX),
+    P("hidden", CFG_INT, hidden, "64", "width of the two tanh hidden layers", 1, 4096),
+    P("proper_time_limits", CFG_BOOL, proper_time_limits, "true",
+      "bootstrap the value at time-limit truncations", 1, 0),
+    {"constraint", CFG_STRING, offsetof(pl_params_t, constraint), "episodic",
+     "J_c: undiscounted episodic cost, or the mean discounted cost-to-go of the batch",
+     "episodic|cost_to_go", 1, 0},
+};
+#undef P
+
+static const char *const pl_stats[] = {"lambda", "jc", "kl", "entropy", "policy_loss",
+                                       "value_loss", "cost_value_loss", "epochs_run"};
+
+typedef struct {
+  pl_params_t p;
+  algo_run_info_t run;
+  sa_t sa;
+  adam_t pol_opt, lam_opt;
+  float lambda;
+  sa_window_t window;
+  float *old_dist, *old_log_std, *old_logp, *adv;  // [N] rows
+} pl_t;
+
+static void pl_destroy(void *ptr) {
+  pl_t *g = ptr;
+  if (!g) return;
+  sa_destroy(&g->sa);
+  adam_destroy(&g->pol_opt);
+  adam_destroy(&g->lam_opt);
+  free(g->old_dist);
+  free(g->old_log_std);
+  free(g->old_logp);
+  free(g->adv);
+  free(g);
+}
+
+static int pl_create(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
+                     void **out) {
+  pl_t *g = err_calloc(1, sizeof *g);
+  if (!g) return ERR_FAIL;
+  g->p = *(const pl_params_t *)params;
+  g->run = *run;
+  sa_config_t c = {0};
+  c.n_hidden = c.critic_n_hidden = 2;
+  c.hidden[0] = c.hidden[1] = c.critic_hidden[0] = c.critic_hidden[1] = g->p.hidden;
+  c.act = MLP_ACT_TANH;
+  c.actor_out_gain = 0.01f;
+  c.std_param = POL_STD_LOG;
+  c.std_init = -0.5f;
+  c.critic_lr = (float)g->p.critic_lr;
+  int N = run->T * run->E;
+  int rc = sa_create(&g->sa, "ppo_lag", spec, &c, N, 1, run->seed);
+  if (!rc) rc = adam_create(&g->pol_opt, g->sa.pol.n_params, (float)g->p.lr, 1e-5f);
+  if (!rc) rc = adam_create(&g->lam_opt, 1, (float)g->p.lambda_lr, 1e-8f);
+  if (!rc) {
+    g->old_dist = err_calloc((size_t)N * g->sa.pol_act_dim, sizeof(float));
+    g->old_log_std = err_calloc(g->sa.pol_act_dim, sizeof(float));
+    g->old_logp = err_calloc(N, sizeof(float));
+    g->adv = err_calloc(N, sizeof(float));
+    if (!g->old_dist || !g->old_log_std || !g->old_logp || !g->adv) rc = ERR_FAIL;
+  }
+  if (rc) {
+    pl_destroy(g);
+    return rc;
+  }
+  g->lambda = (float)g->p.lambda_init;
+  sa_window_init(&g->window, g->p.cost_window);
+  *out = g;
+  return 0;
+}
+
+static void pl_act(void *ptr, const float *obs, const float *share, int E, rng_t *rng,
+                   float *actions, float *logp, float *values, float *cost_values) {
+  sa_act(&((pl_t *)ptr)->sa, obs, E, rng, actions, logp, values, cost_values);
+}
+
+static void pl_act_det(void *ptr, const float *obs, const float *share, int E, float *actions) {
+  sa_act_deterministic(&((pl_t *)ptr)->sa, obs, E, actions);
+}
+
+static void pl_values(void *ptr, const float *obs, const float *share, int E, float *values,
+                      float *cost_values) {
+  sa_values(&((pl_t *)ptr)->sa, obs, E, values, cost_values);
+}
+
+// Mean over rows of the discounted cost-to-go estimate (cost returns), the seed's J_c.
+static double pl_mean(const float *x, int n) {
+  return sa_mean_or(x, n, 0.0);
+}
+
+static int pl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng_t *rng,
+                     double *stats) {
+  pl_t *g = ptr;
+  sa_t *s = &g->sa;
+  int N = buf->T * buf->E, K = s->pol_act_dim;
+  buf_compute_advantages(buf, (float)g->p.gamma, (float)g->p.lam, (float)g->p.gamma,
+                         (float)g->p.lam, g->p.proper_time_limits);
+
+  // Multiplier first, from the windowed episodic cost (SafePO order).
+  sa_window_push(&g->window, info->ep_costs, info->n_episodes);
+  double jc = strcmp(g->p.constraint, "episodic") == 0
+                  ? sa_window_mean(&g->window, g->run.cost_limit)
+                  : pl_mean(buf->cost_ret, N);
+  float lam_grad = (float)(-(jc - g->run.cost_limit));
+  adam_step(&g->lam_opt, &g->lambda, &lam_grad);
+  if (g->lambda < 0) g->lambda = 0;
+
+  // Penalised advantage: standardised reward part, centred cost part.
+  memcpy(s->row_a, buf->adv, sizeof(float) * N);
+  memcpy(s->row_b, buf->cost_adv, sizeof(float) * N);
+  buf_standardize(s->row_a, N, 1, 1e-8f);
+  buf_standardize(s->row_b, N, 0, 1e-8f);
+  for (int i = 0; i < N; i++) g->adv[i] = (s->row_a[i] - g->lambda * s->row_b[i]) / (1 + g->lambda);
+
+  // Old distribution over the whole batch, for the KL early stop.
+  pol_forward(&s->pol, s->theta, buf->obs, N);
+  pol_save_dist(&s->pol, g->old_dist, g->old_log_std);
+  memcpy(g->old_logp, buf->logp, sizeof(float) * N);
+
+  g->pol_opt.lr = g->p.lr_decay ? sa_linear_lr(g->p.lr, info->env_steps - N, g->run.total_steps)
+                                : (float)g->p.lr;
+  int mb = g->p.minibatch < N ? g->p.minibatch : N;
+  double loss_sum = 0, vloss_sum = 0, cvloss_sum = 0, kl = 0;
+  long long n_mb = 0;
+  int epoch;
+  for (epoch = 0; epoch < g->p.epochs; epoch++) {
+    rng_permutation(rng, s->perm, N);
+    for (int start = 0; start + mb <= N; start += mb) {
+      const int *idx = s->perm + start;
+      sa_gather(buf->obs, idx, mb, s->obs_dim, s->mb_obs);
+      sa_gather(buf->actions, idx, mb, s->act_dim, s->mb_act);
+      sa_gather(g->adv, idx, mb, 1, s->mb_a);
+      sa_gather(g->old_logp, idx, mb, 1, s->mb_b);
+      // Clipped surrogate: d(-min(r A, clip(r) A))/d logp = -r A where the unclipped term is
+      // the active one, 0 otherwise.
+      pol_forward(&s->pol, s->theta, s->mb_obs, mb);
+      pol_logp(&s->pol, s->mb_act, s->mb_c);
+      double loss = 0;
+      for (int k = 0; k < mb; k++) {
+        float r = expf(s->mb_c[k] - s->mb_b[k]);
+        float a = s->mb_a[k];
+        float rc = fminf(fmaxf(r, 1 - (float)g->p.clip), 1 + (float)g->p.clip);
+        float un = r * a, cl = rc * a;
+        loss -= fminf(un, cl);
+        s->mb_d[k] = (un <= cl) ? -r * a / mb : 0.0f;
+        s->mb_e[k] = -(float)g->p.entropy_coef / mb;
+      }
+      loss_sum += loss / mb;
+      memset(s->grad, 0, sizeof(float) * s->pol.n_params);
+      pol_backward(&s->pol, s->theta, s->mb_act, s->mb_d, g->p.entropy_coef > 0 ? s->mb_e : NULL,
+                   NULL, NULL, NULL, s->grad);
+      adam_clip_global_norm(s->grad, s->pol.n_params, g->p.max_grad_norm);
+      adam_step(&g->pol_opt, s->theta, s->grad);
+      // Critics on the same minibatch.
+      sa_gather(buf->ret, idx, mb, 1, s->mb_a);
+      sa_gather(buf->cost_ret, idx, mb, 1, s->mb_b);
+      vloss_sum += critic_fit_step(&s->vr, s->mb_obs, s->mb_a, mb, g->p.critic_l2,
+                                   g->p.max_grad_norm);
+      cvloss_sum += critic_fit_step(&s->vc, s->mb_obs, s->mb_b, mb, g->p.critic_l2,
+                                    g->p.max_grad_norm);
+      n_mb++;
+    }
+    // Early stop on the batch-mean KL(old || new).
+    pol_forward(&s->pol, s->theta, buf->obs, N);
+    pol_kl(&s->pol, g->old_dist, g->old_log_std, s->row_c);
+    kl = pl_mean(s->row_c, N);
+    if (kl > g->p.target_kl) {
+      epoch++;
+      break;
+    }
+  }
+  pol_entropy(&s->pol, s->row_c);
+  (void)K;
+  stats[0] = g->lambda;
+  stats[1] = jc;
+  stats[2] = kl;
+  stats[3] = pl_mean(s->row_c, N);
+  stats[4] = n_mb ? loss_sum / n_mb : 0;
+  stats[5] = n_mb ? vloss_sum / n_mb : 0;
+  stats[6] = n_mb ? cvloss_sum / n_mb : 0;
+  stats[7] = epoch;
+  if (!sa_finite(s) || !isfinite(g->lambda)) return err_fail("ppo_lag: diverged (non-finite parameters)");
+  return 0;
+}
+
+static int pl_save(void *ptr, ckpt_t *k) {
+  pl_t *g = ptr;
+  int rc = sa_save(&g->sa, k);
+  if (!rc) rc = adam_save(&g->pol_opt, k);
+  if (!rc) rc = adam_save(&g->lam_opt, k);
+  if (!rc) rc = ckpt_put(k, &g->lambda, sizeof g->lambda);
+  if (!rc) rc = ckpt_put(k, &g->window, sizeof g->window);
+  return rc;
+}
+
+static int pl_load(void *ptr, ckpt_t *k) {
+  pl_t *g = ptr;
+  int rc = sa_load(&g->sa, k);
+  if (!rc) rc = adam_load(&g->pol_opt, k);
+  if (!rc) rc = adam_load(&g->lam_opt, k);
+  if (!rc) rc = ckpt_get(k, &g->lambda, sizeof g->lambda);
+  if (!rc) rc = ckpt_get(k, &g->window, sizeof g->window);
+  return rc;
+}
+
+const algo_class_t algo_ppo_lag = {
+    .name = "ppo_lag",
+    .summary = "PPO-Lagrangian (SafePO/OmniSafe form), single agent",
+    .params = pl_param_table,
+    .n_params = sizeof pl_param_table / sizeof pl_param_table[0],
+    .params_size = sizeof(pl_params_t),
+    .stat_names = pl_stats,
+    .n_stats = sizeof pl_stats / sizeof pl_stats[0],
+    .default_num_envs = 10,
+    .default_rollout_length = 200,
+    .create = pl_create,
+    .destroy = pl_destroy,
+    .act = pl_act,
+    .act_deterministic = pl_act_det,
+    .values = pl_values,
+    .update = pl_update,
+    .save = pl_save,
+    .load = pl_load,
+};

@@ -1,0 +1,87 @@
+// main: the `safemarl` command. Dispatches verbs; prints an error once and exits 2 for bad
+// input, 1 for a failed run.
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "algorithms/algo.h"
+#include "core/err.h"
+#include "envs/env.h"
+#include "harness/meta.h"
+#include "harness/run.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: safemarl VERB [options]   (safemarl VERB --help for each verb)\n"
+          "  train   --env E --algo A --seed S --steps N --out DIR [key=value...] | --resume DIR\n"
+          "  eval    DIR [--episodes K]             run a saved policy deterministically\n"
+          "  lp      gridworld --cost-limit D [--frontier D1,D2,...]   exact CMDP optimum\n"
+          "  list    envs|algos                     what is registered\n"
+          "  version                                build and library versions\n");
+}
+
+static int list_main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    printf("usage: safemarl list envs|algos\n");
+    return argc < 2 ? err_input("command line: list needs 'envs' or 'algos'") : 0;
+  }
+  if (!strcmp(argv[1], "envs")) {
+    for (int i = 0; i < env_count(); i++)
+      printf("%-28s %s\n", env_at(i)->name, env_at(i)->summary);
+    return 0;
+  }
+  if (!strcmp(argv[1], "algos")) {
+    for (int i = 0; i < algo_count(); i++)
+      printf("%-28s %s\n", algo_at(i)->name, algo_at(i)->summary);
+    return 0;
+  }
+  return err_input("command line: list: unknown kind '%s' (envs|algos)", argv[1]);
+}
+
+// OpenBLAS picks its kernels from the CPU at load time, and different kernels give different
+// bits (toolchain.md §4.2); on some VMs it even falls back to the SSE3 baseline. Pin the
+// kernel family once, by re-executing with OPENBLAS_CORETYPE set, so runs are reproducible
+// across machines of one ISA level and use the AVX2 kernels where they exist.
+static void pin_blas_kernels(char **argv) {
+  if (getenv("OPENBLAS_CORETYPE")) return;
+  setenv("OPENBLAS_CORETYPE", __builtin_cpu_supports("avx2") ? "Haswell" : "Prescott", 1);
+  execv("/proc/self/exe", argv);  // if this fails, continue with the detected kernels
+}
+
+int main(int argc, char **argv) {
+  pin_blas_kernels(argv);
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *verb = argv[1];
+  int rc;
+  // One BLAS thread per run: sgemm results do not depend on it (toolchain.md §4.2), the
+  // matrices are small, and a sweep fills the cores with runs instead.
+  openblas_set_num_threads(1);
+  if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
+    usage(stdout);
+    return 0;
+  } else if (!strcmp(verb, "train")) {
+    rc = train_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "eval")) {
+    rc = eval_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "lp")) {
+    rc = lp_main(argc - 1, argv + 1);
+    if (rc > 0) return rc;  // lp prints its own messages and returns an exit code
+  } else if (!strcmp(verb, "list")) {
+    rc = list_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "version")) {
+    meta_print_versions(stdout);
+    rc = 0;
+  } else {
+    fprintf(stderr, "safemarl: unknown verb '%s'\n", verb);
+    usage(stderr);
+    return 2;
+  }
+  if (rc == 0) return 0;
+  fprintf(stderr, "safemarl %s: %s\n", verb, err_message());
+  return rc == ERR_INPUT ? 2 : 1;
+}

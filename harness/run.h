@@ -1,0 +1,40 @@
+// run: what the harness verbs share: the run section of the configuration, resolving a full
+// configuration (run + env + algo sections) from defaults, a YAML file and overrides, and the
+// verbs themselves.
+#ifndef SAFEMARL_RUN_H
+#define SAFEMARL_RUN_H
+#include "algorithms/algo.h"
+#include "core/config.h"
+#include "envs/env.h"
+
+typedef struct {
+  char env[CFG_STR_MAX];
+  char algo[CFG_STR_MAX];
+  int seed;
+  int steps;
+  int num_envs;          // 0 = the algorithm's default
+  int rollout_length;    // 0 = the algorithm's default
+  int checkpoint_every;  // updates between checkpoints
+} run_params_t;
+
+// A resolved configuration: the three sections and the plugin classes they name.
+typedef struct {
+  run_params_t run;
+  const env_class_t *env_class;
+  const algo_class_t *algo_class;
+  void *env_params, *algo_params;  // owned, sized by the classes
+  cfg_section_t secs[3];
+} run_config_t;
+
+// Resolve a configuration. yaml_path may be NULL; env/algo override the file's run.env/run.algo
+// when non-NULL; overrides are "section.key=value" or "key=value" for a key that exists in one
+// section only. Returns 0 or ERR_INPUT (message names origin, key and reason).
+int run_config_resolve(run_config_t *rc, const char *yaml_path, const char *env,
+                       const char *algo, char *const *overrides, int n_overrides);
+void run_config_free(run_config_t *rc);
+uint64_t run_config_hash(const run_config_t *rc);
+
+int train_main(int argc, char **argv);
+int eval_main(int argc, char **argv);
+int lp_main(int argc, char **argv);
+#endif

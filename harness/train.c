@@ -1,0 +1,582 @@
+// train: one run into a run directory: rollout -> update -> progress row -> checkpoint.
+// Files of DIR: config.yaml (resolved, written once), meta.yaml (provenance; rewritten on
+// resume with the resume count), progress.csv (one row per update, deterministic),
+// timing.csv (wall/CPU seconds per update, appended across sessions), checkpoint.bin.
+// Exact resume: the checkpoint holds everything the next update depends on (algorithm state,
+// rng streams, env copies' states, current observations, episode accumulators, and the byte
+// length of progress.csv at that point). On --resume, progress.csv is cut back to that length
+// and the run continues; rows after the last checkpoint are recomputed identically.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buffer.h"
+#include "core/checkpoint.h"
+#include "core/csvlog.h"
+#include "core/err.h"
+#include "core/fsutil.h"
+#include "harness/meta.h"
+#include "harness/run.h"
+
+#define TRAIN_BASE_COLS 6
+static const char *const train_base_cols[TRAIN_BASE_COLS] = {
+    "update", "env_steps", "episodes", "ep_return", "ep_cost", "ep_length"};
+static const char *const timing_cols[] = {"update",   "env_steps", "session",    "wall_s",
+                                          "cpu_s",    "rollout_s", "update_s",   "steps_per_s"};
+
+typedef struct {
+  run_config_t cfg;
+  char dir[1024];
+  env_spec_t spec;
+  void *shared;
+  void **envs;
+  void *algo;
+  buf_t buf;
+  int T, E, A, obs_dim, act_dim, share_dim;
+  rng_t act_rng, update_rng, *env_rngs;
+  // Counters and per-copy episode accumulators.
+  long long update, env_steps, episodes;
+  double *acc_ret, *acc_cost;
+  int *acc_len;
+  // Episodes finished in the current rollout.
+  float *ep_ret, *ep_cost, *ep_len;
+  int n_ep, cap_ep;
+  uint8_t *valid, *active;
+  float *step_obs, *step_share, *step_costs, *act_scratch;
+  long progress_bytes;
+  csvlog_t progress, timing;
+  int session;
+} train_t;
+
+static double now_wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double now_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void path_join(char *out, size_t n, const char *dir, const char *name) {
+  snprintf(out, n, "%s/%s", dir, name);
+}
+
+// ---- setup -----------------------------------------------------------------------------------
+
+static int train_resolve_shape(train_t *tr) {
+  run_params_t *r = &tr->cfg.run;
+  const algo_class_t *ac = tr->cfg.algo_class;
+  if (r->num_envs == 0) r->num_envs = ac->default_num_envs > 0 ? ac->default_num_envs : 1;
+  if (ac->episodic_rollouts) {
+    if (r->rollout_length != 0 && r->rollout_length != tr->spec.episode_length)
+      return err_input("command line: run.rollout_length: algo %s collects whole episodes; it "
+                       "must be 0 or the episode length %d",
+                       ac->name, tr->spec.episode_length);
+    r->rollout_length = tr->spec.episode_length;
+  } else if (r->rollout_length == 0) {
+    r->rollout_length = ac->default_rollout_length > 0 ? ac->default_rollout_length : 1000;
+  }
+  tr->E = r->num_envs;
+  tr->T = r->rollout_length;
+  return 0;
+}
+
+static int train_create(train_t *tr) {
+  const env_class_t *ec = tr->cfg.env_class;
+  int rc = ec->shared_create(tr->cfg.env_params, &tr->spec, &tr->shared);
+  if (rc) return rc;
+  if ((rc = train_resolve_shape(tr))) return rc;
+  tr->A = tr->spec.n_agents;
+  tr->obs_dim = tr->spec.max_obs_dim;
+  tr->act_dim = tr->spec.discrete ? 1 : tr->spec.max_act_dim;
+  tr->share_dim = tr->spec.share_obs_dim;
+  int E = tr->E, A = tr->A;
+  tr->envs = err_calloc(E, sizeof(void *));
+  tr->env_rngs = err_calloc(E, sizeof(rng_t));
+  tr->acc_ret = err_calloc(E, sizeof(double));
+  tr->acc_cost = err_calloc(E, sizeof(double));
+  tr->acc_len = err_calloc(E, sizeof(int));
+  // At most one episode per copy per step.
+  tr->cap_ep = E * tr->T;
+  tr->ep_ret = err_calloc(tr->cap_ep, sizeof(float));
+  tr->ep_cost = err_calloc(tr->cap_ep, sizeof(float));
+  tr->ep_len = err_calloc(tr->cap_ep, sizeof(float));
+  tr->valid = err_calloc((size_t)tr->T * E, 1);
+  tr->active = err_calloc(E, 1);
+  tr->step_costs = err_calloc(A, sizeof(float));
+  if (!tr->envs || !tr->env_rngs || !tr->acc_ret || !tr->acc_cost || !tr->acc_len ||
+      !tr->ep_ret || !tr->ep_cost || !tr->ep_len || !tr->valid || !tr->active || !tr->step_costs)
+    return ERR_FAIL;
+  for (int e = 0; e < E; e++)
+    if ((rc = ec->create(tr->shared, &tr->envs[e]))) return rc;
+  if ((rc = buf_create(&tr->buf, tr->T, E, A, tr->obs_dim, tr->share_dim, tr->act_dim)))
+    return rc;
+  algo_run_info_t info = {(uint64_t)tr->cfg.run.seed, tr->T, E, tr->cfg.run.steps,
+                          tr->spec.cost_limit};
+  if ((rc = tr->cfg.algo_class->create(&tr->spec, tr->cfg.algo_params, &info, &tr->algo)))
+    return rc;
+  uint64_t seed = (uint64_t)tr->cfg.run.seed;
+  rng_stream(&tr->act_rng, seed, "act", 0);
+  rng_stream(&tr->update_rng, seed, "update", 0);
+  for (int e = 0; e < E; e++) rng_stream(&tr->env_rngs[e], seed, "env", (uint64_t)e);
+  return 0;
+}
+
+static void train_destroy(train_t *tr) {
+  const env_class_t *ec = tr->cfg.env_class;
+  if (tr->algo) tr->cfg.algo_class->destroy(tr->algo);
+  if (tr->envs)
+    for (int e = 0; e < tr->E; e++)
+      if (tr->envs[e]) ec->destroy(tr->envs[e]);
+  if (tr->shared) ec->shared_destroy(tr->shared);
+  buf_destroy(&tr->buf);
+  free(tr->envs);
+  free(tr->env_rngs);
+  free(tr->acc_ret);
+  free(tr->acc_cost);
+  free(tr->acc_len);
+  free(tr->ep_ret);
+  free(tr->ep_cost);
+  free(tr->ep_len);
+  free(tr->valid);
+  free(tr->active);
+  free(tr->step_costs);
+  run_config_free(&tr->cfg);
+}
+
+static float *obs_at(train_t *tr, int t, int e) {
+  return tr->buf.obs + (((size_t)t * tr->E + e) * tr->A) * tr->obs_dim;
+}
+
+static float *share_at(train_t *tr, int t, int e) {
+  return tr->buf.share_obs + ((size_t)t * tr->E + e) * tr->share_dim;
+}
+
+static void train_reset_copy(train_t *tr, int t, int e) {
+  tr->cfg.env_class->reset(tr->envs[e], &tr->env_rngs[e], obs_at(tr, t, e), share_at(tr, t, e));
+  tr->acc_ret[e] = tr->acc_cost[e] = 0;
+  tr->acc_len[e] = 0;
+  tr->active[e] = 1;
+}
+
+// ---- rollout and update --------------------------------------------------------------------
+
+static void train_finish_episode(train_t *tr, int e) {
+  if (tr->n_ep < tr->cap_ep) {
+    tr->ep_ret[tr->n_ep] = (float)tr->acc_ret[e];
+    tr->ep_cost[tr->n_ep] = (float)tr->acc_cost[e];
+    tr->ep_len[tr->n_ep] = (float)tr->acc_len[e];
+    tr->n_ep++;
+  }
+  tr->episodes++;
+}
+
+static void train_rollout(train_t *tr) {
+  const env_class_t *ec = tr->cfg.env_class;
+  const algo_class_t *ac = tr->cfg.algo_class;
+  buf_t *b = &tr->buf;
+  int T = tr->T, E = tr->E, A = tr->A;
+  tr->n_ep = 0;
+  if (ac->episodic_rollouts)
+    for (int e = 0; e < E; e++) train_reset_copy(tr, 0, e);
+  env_step_t st;
+  for (int t = 0; t < T; t++) {
+    size_t row = (size_t)t * E;
+    ac->act(tr->algo, obs_at(tr, t, 0), share_at(tr, t, 0), E, &tr->act_rng,
+            b->actions + row * A * tr->act_dim, b->logp + row * A, b->values + row * A,
+            b->cost_values + row * A);
+    for (int e = 0; e < E; e++) {
+      size_t i = row + e;
+      float *rew = b->rewards + i * A, *cost = b->costs + i * A;
+      b->boot_values[i * A] = 0;
+      if (!tr->active[e]) {
+        // Episodic rollouts: this copy's episode is over; the step is padding.
+        memcpy(obs_at(tr, t + 1, e), obs_at(tr, t, e), sizeof(float) * A * tr->obs_dim);
+        memcpy(share_at(tr, t + 1, e), share_at(tr, t, e), sizeof(float) * tr->share_dim);
+        for (int a = 0; a < A; a++) {
+          rew[a] = cost[a] = 0;
+          b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
+        }
+        b->done[i] = 1;
+        b->truncated[i] = 0;
+        tr->valid[i] = 0;
+        continue;
+      }
+      st.obs = obs_at(tr, t + 1, e);
+      st.share_obs = share_at(tr, t + 1, e);
+      st.costs = tr->step_costs;
+      ec->step(tr->envs[e], b->actions + i * A * tr->act_dim, &tr->env_rngs[e], &st);
+      for (int a = 0; a < A; a++) {
+        rew[a] = st.reward;
+        cost[a] = st.costs[a];
+        b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
+      }
+      b->done[i] = (uint8_t)(st.done != 0);
+      b->truncated[i] = (uint8_t)(st.truncated != 0);
+      tr->valid[i] = 1;
+      tr->env_steps++;
+      tr->acc_ret[e] += st.reward;
+      tr->acc_cost[e] += st.team_cost;
+      tr->acc_len[e]++;
+      if (st.done) {
+        if (st.truncated)
+          ac->values(tr->algo, st.obs, st.share_obs, 1, b->boot_values + i * A,
+                     b->boot_cost_values + i * A);
+        train_finish_episode(tr, e);
+        if (ac->episodic_rollouts)
+          tr->active[e] = 0;
+        else
+          train_reset_copy(tr, t + 1, e);
+      }
+    }
+  }
+  size_t last = (size_t)T * E * A;
+  ac->values(tr->algo, obs_at(tr, T, 0), share_at(tr, T, 0), E, b->values + last,
+             b->cost_values + last);
+}
+
+static double mean_or_nan(const float *x, int n) {
+  if (n == 0) return NAN;
+  double s = 0;
+  for (int i = 0; i < n; i++) s += x[i];
+  return s / n;
+}
+
+// ---- checkpoint ------------------------------------------------------------------------------
+
+static int train_save(train_t *tr) {
+  ckpt_t c;
+  ckpt_init(&c);
+  uint64_t hash = run_config_hash(&tr->cfg);
+  int rc = ckpt_begin(&c, "RUN ");
+  if (!rc) rc = ckpt_put_u64(&c, hash);
+  if (!rc) rc = ckpt_put_u64(&c, (uint64_t)tr->cfg.run.seed);
+  if (!rc) rc = ckpt_put_u64(&c, (uint64_t)tr->update);
+  if (!rc) rc = ckpt_put_u64(&c, (uint64_t)tr->env_steps);
+  if (!rc) rc = ckpt_put_u64(&c, (uint64_t)tr->episodes);
+  if (!rc) rc = ckpt_put_u64(&c, (uint64_t)tr->progress_bytes);
+  if (!rc) rc = ckpt_put(&c, &tr->act_rng, sizeof(rng_t));
+  if (!rc) rc = ckpt_put(&c, &tr->update_rng, sizeof(rng_t));
+  if (!rc) rc = ckpt_put(&c, tr->env_rngs, sizeof(rng_t) * tr->E);
+  if (!rc) rc = ckpt_put(&c, tr->acc_ret, sizeof(double) * tr->E);
+  if (!rc) rc = ckpt_put(&c, tr->acc_cost, sizeof(double) * tr->E);
+  if (!rc) rc = ckpt_put(&c, tr->acc_len, sizeof(int) * tr->E);
+  if (!rc) rc = ckpt_put(&c, tr->active, tr->E);
+  if (!rc) rc = ckpt_end(&c);
+  // Env copies and the observations the next rollout starts from.
+  if (!rc) rc = ckpt_begin(&c, "ENVS");
+  for (int e = 0; e < tr->E && !rc; e++) {
+    size_t n = tr->cfg.env_class->state_size(tr->envs[e]);
+    void *tmp = malloc(n ? n : 1);
+    if (!tmp) rc = err_fail("out of memory saving env state");
+    if (!rc) {
+      tr->cfg.env_class->save_state(tr->envs[e], tmp);
+      rc = ckpt_put_u64(&c, n);
+      if (!rc) rc = ckpt_put(&c, tmp, n);
+    }
+    free(tmp);
+  }
+  if (!rc) rc = ckpt_put(&c, tr->buf.obs, sizeof(float) * tr->E * tr->A * tr->obs_dim);
+  if (!rc) rc = ckpt_put(&c, tr->buf.share_obs, sizeof(float) * tr->E * tr->share_dim);
+  if (!rc) rc = ckpt_end(&c);
+  if (!rc) rc = ckpt_begin(&c, "ALGO");
+  if (!rc) rc = tr->cfg.algo_class->save(tr->algo, &c);
+  if (!rc) rc = ckpt_end(&c);
+  char path[1100];
+  path_join(path, sizeof path, tr->dir, "checkpoint.bin");
+  if (!rc) rc = ckpt_write_file(&c, path);
+  ckpt_free(&c);
+  return rc;
+}
+
+static int train_load(train_t *tr, const char *path) {
+  ckpt_t c;
+  ckpt_init(&c);
+  int rc = ckpt_read_file(&c, path);
+  uint64_t hash = 0, seed = 0, update = 0, steps = 0, episodes = 0, pbytes = 0;
+  if (!rc) rc = ckpt_section(&c, "RUN ", NULL);
+  if (!rc) rc = ckpt_get_u64(&c, &hash);
+  if (!rc && hash != run_config_hash(&tr->cfg))
+    rc = err_input("%s: checkpoint was written by a different configuration (config hash "
+                   "%016llx, config.yaml gives %016llx)",
+                   path, (unsigned long long)hash,
+                   (unsigned long long)run_config_hash(&tr->cfg));
+  if (!rc) rc = ckpt_get_u64(&c, &seed);
+  if (!rc && seed != (uint64_t)tr->cfg.run.seed)
+    rc = err_input("%s: checkpoint seed %llu differs from config.yaml seed %d", path,
+                   (unsigned long long)seed, tr->cfg.run.seed);
+  if (!rc) rc = ckpt_get_u64(&c, &update);
+  if (!rc) rc = ckpt_get_u64(&c, &steps);
+  if (!rc) rc = ckpt_get_u64(&c, &episodes);
+  if (!rc) rc = ckpt_get_u64(&c, &pbytes);
+  if (!rc) rc = ckpt_get(&c, &tr->act_rng, sizeof(rng_t));
+  if (!rc) rc = ckpt_get(&c, &tr->update_rng, sizeof(rng_t));
+  if (!rc) rc = ckpt_get(&c, tr->env_rngs, sizeof(rng_t) * tr->E);
+  if (!rc) rc = ckpt_get(&c, tr->acc_ret, sizeof(double) * tr->E);
+  if (!rc) rc = ckpt_get(&c, tr->acc_cost, sizeof(double) * tr->E);
+  if (!rc) rc = ckpt_get(&c, tr->acc_len, sizeof(int) * tr->E);
+  if (!rc) rc = ckpt_get(&c, tr->active, tr->E);
+  if (!rc) rc = ckpt_section_done(&c, "RUN ");
+  if (!rc) rc = ckpt_section(&c, "ENVS", NULL);
+  for (int e = 0; e < tr->E && !rc; e++) {
+    uint64_t n = 0;
+    rc = ckpt_get_u64(&c, &n);
+    size_t want = tr->cfg.env_class->state_size(tr->envs[e]);
+    if (!rc && n != want)
+      rc = err_input("%s: env state of copy %d has %llu bytes, expected %zu", path, e,
+                     (unsigned long long)n, want);
+    void *tmp = rc ? NULL : malloc(n ? n : 1);
+    if (!rc && !tmp) rc = err_fail("out of memory loading env state");
+    if (!rc) rc = ckpt_get(&c, tmp, n);
+    if (!rc && tr->cfg.env_class->load_state(tr->envs[e], tmp))
+      rc = err_input("%s: env state of copy %d is invalid", path, e);
+    free(tmp);
+  }
+  if (!rc) rc = ckpt_get(&c, tr->buf.obs, sizeof(float) * tr->E * tr->A * tr->obs_dim);
+  if (!rc) rc = ckpt_get(&c, tr->buf.share_obs, sizeof(float) * tr->E * tr->share_dim);
+  if (!rc) rc = ckpt_section_done(&c, "ENVS");
+  if (!rc) rc = ckpt_section(&c, "ALGO", NULL);
+  if (!rc) rc = tr->cfg.algo_class->load(tr->algo, &c);
+  if (!rc) rc = ckpt_section_done(&c, "ALGO");
+  ckpt_free(&c);
+  if (rc) return rc;
+  tr->update = (long long)update;
+  tr->env_steps = (long long)steps;
+  tr->episodes = (long long)episodes;
+  tr->progress_bytes = (long)pbytes;
+  return 0;
+}
+
+// ---- logs ------------------------------------------------------------------------------------
+
+static int train_open_logs(train_t *tr, int resume) {
+  const algo_class_t *ac = tr->cfg.algo_class;
+  const char *cols[TRAIN_BASE_COLS + ALGO_MAX_STATS];
+  memcpy(cols, train_base_cols, sizeof train_base_cols);
+  for (int i = 0; i < ac->n_stats; i++) cols[TRAIN_BASE_COLS + i] = ac->stat_names[i];
+  char path[1100];
+  path_join(path, sizeof path, tr->dir, "progress.csv");
+  int rc = csvlog_open(&tr->progress, path, cols, TRAIN_BASE_COLS + ac->n_stats,
+                       resume ? tr->progress_bytes : -1);
+  if (rc) return rc;
+  tr->progress_bytes = csvlog_size(&tr->progress);
+  path_join(path, sizeof path, tr->dir, "timing.csv");
+  int ncols = (int)(sizeof timing_cols / sizeof timing_cols[0]);
+  long keep = -1;
+  if (resume && fs_exists(path)) {
+    struct stat sb;
+    keep = stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+  }
+  return csvlog_open(&tr->timing, path, timing_cols, ncols, keep);
+}
+
+// ---- the loop --------------------------------------------------------------------------------
+
+static int train_loop(train_t *tr) {
+  const algo_class_t *ac = tr->cfg.algo_class;
+  double stats[ALGO_MAX_STATS];
+  double row[TRAIN_BASE_COLS + ALGO_MAX_STATS];
+  long long total = tr->cfg.run.steps;
+  int is_tty = isatty(2);
+  double start_wall = now_wall();
+  long long start_steps = tr->env_steps;
+  while (tr->env_steps < total) {
+    double w0 = now_wall(), c0 = now_cpu();
+    train_rollout(tr);
+    double w1 = now_wall();
+    algo_rollout_info_t info = {tr->update, tr->env_steps, tr->n_ep, tr->ep_ret, tr->ep_cost,
+                                tr->ep_len, tr->valid};
+    memset(stats, 0, sizeof stats);
+    int rc = ac->update(tr->algo, &tr->buf, &info, &tr->update_rng, stats);
+    if (rc) return rc;
+    if (!ac->episodic_rollouts) buf_roll(&tr->buf);
+    tr->update++;
+    double w2 = now_wall(), c2 = now_cpu();
+    row[0] = (double)tr->update;
+    row[1] = (double)tr->env_steps;
+    row[2] = (double)tr->episodes;
+    row[3] = mean_or_nan(tr->ep_ret, tr->n_ep);
+    row[4] = mean_or_nan(tr->ep_cost, tr->n_ep);
+    row[5] = mean_or_nan(tr->ep_len, tr->n_ep);
+    for (int i = 0; i < ac->n_stats; i++) row[TRAIN_BASE_COLS + i] = stats[i];
+    if ((rc = csvlog_row(&tr->progress, row))) return rc;
+    tr->progress_bytes = csvlog_size(&tr->progress);
+    long long steps_now = 0;
+    for (int i = 0; i < tr->T * tr->E; i++) steps_now += tr->valid[i];
+    double trow[8] = {(double)tr->update, (double)tr->env_steps, (double)tr->session, w2 - w0,
+                      c2 - c0, w1 - w0, w2 - w1, steps_now / fmax(w2 - w0, 1e-9)};
+    if ((rc = csvlog_row(&tr->timing, trow))) return rc;
+    int last = tr->env_steps >= total;
+    if (last || tr->update % tr->cfg.run.checkpoint_every == 0)
+      if ((rc = train_save(tr))) return rc;
+    // Progress: a rewritten line on a terminal, a plain line every ~10% otherwise.
+    double frac = (double)tr->env_steps / total;
+    double rate = (tr->env_steps - start_steps) / fmax(now_wall() - start_wall, 1e-9);
+    if (is_tty) {
+      fprintf(stderr, "\r%s/%s seed %d: %5.1f%%  %lld steps  return %.3g cost %.3g  %.0f steps/s ",
+              tr->cfg.run.env, tr->cfg.run.algo, tr->cfg.run.seed, 100 * frac, tr->env_steps,
+              row[3], row[4], rate);
+      if (last) fputc('\n', stderr);
+    } else {
+      long long prev = tr->env_steps - steps_now;
+      if (last || (long long)(10.0 * prev / total) != (long long)(10.0 * tr->env_steps / total))
+        fprintf(stderr, "%s/%s seed %d: %.0f%% %lld steps return %.4g cost %.4g %.0f steps/s\n",
+                tr->cfg.run.env, tr->cfg.run.algo, tr->cfg.run.seed, 100 * frac, tr->env_steps,
+                row[3], row[4], rate);
+    }
+  }
+  return 0;
+}
+
+// ---- the verb ----------------------------------------------------------------------------------
+
+static void train_usage(FILE *f) {
+  fprintf(f,
+          "usage: safemarl train --env ENV --algo ALGO --seed S --steps N --out DIR "
+          "[--config FILE] [key=value ...]\n"
+          "       safemarl train --resume DIR\n"
+          "Trains one run into DIR (progress.csv, timing.csv, config.yaml, meta.yaml, "
+          "checkpoint.bin).\n"
+          "key=value sets run.*, env.* or algo.* parameters (the section may be omitted when the "
+          "key is unique).\n"
+          "--resume continues a killed run to the same progress.csv as an uninterrupted one.\n"
+          "With --env and --algo, --help lists every parameter with its default.\n");
+}
+
+typedef struct {
+  const char *env, *algo, *seed, *steps, *out, *config, *resume;
+  char **overrides;
+  int n_overrides;
+  int help;
+} train_args_t;
+
+static int parse_train_args(int argc, char **argv, train_args_t *a) {
+  memset(a, 0, sizeof *a);
+  a->overrides = calloc((size_t)argc + 1, sizeof(char *));
+  if (!a->overrides) return err_fail("out of memory");
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    const char **slot = NULL;
+    if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+      a->help = 1;
+      continue;
+    }
+    if (!strcmp(s, "--env")) slot = &a->env;
+    else if (!strcmp(s, "--algo")) slot = &a->algo;
+    else if (!strcmp(s, "--seed")) slot = &a->seed;
+    else if (!strcmp(s, "--steps")) slot = &a->steps;
+    else if (!strcmp(s, "--out")) slot = &a->out;
+    else if (!strcmp(s, "--config")) slot = &a->config;
+    else if (!strcmp(s, "--resume")) slot = &a->resume;
+    if (slot) {
+      if (i + 1 >= argc) return err_input("command line: %s needs a value", s);
+      *slot = argv[++i];
+      continue;
+    }
+    if (s[0] == '-' || !strchr(s, '='))
+      return err_input("command line: unknown argument '%s' (safemarl train --help)", s);
+    a->overrides[a->n_overrides++] = argv[i];
+  }
+  return 0;
+}
+
+static int train_prepare_new(train_t *tr, train_args_t *a) {
+  // Flags become overrides of the run section so they are checked like any other value.
+  char seed_kv[300], steps_kv[300];
+  int n = a->n_overrides;
+  if (a->seed) {
+    snprintf(seed_kv, sizeof seed_kv, "run.seed=%s", a->seed);
+    a->overrides[n++] = seed_kv;
+  }
+  if (a->steps) {
+    snprintf(steps_kv, sizeof steps_kv, "run.steps=%s", a->steps);
+    a->overrides[n++] = steps_kv;
+  }
+  int rc = run_config_resolve(&tr->cfg, a->config, a->env, a->algo, a->overrides, n);
+  if (rc) return rc;
+  if (!a->out) return err_input("command line: --out DIR is required");
+  snprintf(tr->dir, sizeof tr->dir, "%s", a->out);
+  char path[1100];
+  path_join(path, sizeof path, tr->dir, "config.yaml");
+  if (fs_exists(path))
+    return err_input("%s: already holds a run (config.yaml exists); use --resume %s or another "
+                     "--out",
+                     tr->dir, tr->dir);
+  return 0;
+}
+
+static int train_prepare_resume(train_t *tr, const train_args_t *a) {
+  if (a->env || a->algo || a->seed || a->steps || a->out || a->config || a->n_overrides)
+    return err_input("command line: --resume DIR takes no other options (the run's "
+                     "config.yaml is used)");
+  snprintf(tr->dir, sizeof tr->dir, "%s", a->resume);
+  char path[1100];
+  path_join(path, sizeof path, tr->dir, "config.yaml");
+  if (!fs_exists(path)) return err_input("%s: no run to resume (config.yaml missing)", tr->dir);
+  return run_config_resolve(&tr->cfg, path, NULL, NULL, NULL, 0);
+}
+
+int train_main(int argc, char **argv) {
+  train_args_t a;
+  int rc = parse_train_args(argc, argv, &a);
+  if (rc) {
+    free(a.overrides);
+    return rc;
+  }
+  train_t tr;
+  memset(&tr, 0, sizeof tr);
+  if (a.help) {
+    train_usage(stdout);
+    if (a.env || a.algo || a.config) {
+      if (run_config_resolve(&tr.cfg, a.config, a.env, a.algo, NULL, 0) == 0) {
+        printf("\nparameters:\n");
+        cfg_print_help(stdout, tr.cfg.secs, 3);
+      }
+      run_config_free(&tr.cfg);
+    }
+    free(a.overrides);
+    return 0;
+  }
+  int resume = a.resume != NULL;
+  rc = resume ? train_prepare_resume(&tr, &a) : train_prepare_new(&tr, &a);
+  // Build everything before touching the run directory, so bad input leaves nothing behind.
+  if (!rc) rc = train_create(&tr);
+  char path[1100];
+  int have_ckpt = 0;
+  if (!rc && resume) {
+    path_join(path, sizeof path, tr.dir, "checkpoint.bin");
+    have_ckpt = fs_exists(path);
+    if (have_ckpt) rc = train_load(&tr, path);
+    if (!rc) rc = meta_read_session(tr.dir, &tr.session);
+    if (!rc) tr.session++;
+  }
+  if (!rc && !resume) {
+    rc = fs_mkdir_p(tr.dir);
+    if (!rc) {
+      path_join(path, sizeof path, tr.dir, "config.yaml");
+      rc = cfg_write_yaml(path, tr.cfg.secs, 3);
+    }
+  }
+  if (!rc) rc = meta_write(tr.dir, &tr.cfg, run_config_hash(&tr.cfg), tr.session, tr.update);
+  if (!rc) {
+    if (!have_ckpt)
+      for (int e = 0; e < tr.E; e++) train_reset_copy(&tr, 0, e);
+    rc = train_open_logs(&tr, have_ckpt);
+  }
+  if (!rc && tr.env_steps >= tr.cfg.run.steps)
+    fprintf(stderr, "%s: run already complete (%lld steps)\n", tr.dir, tr.env_steps);
+  if (!rc) rc = train_loop(&tr);
+  if (tr.progress.f) csvlog_close(&tr.progress);
+  if (tr.timing.f) csvlog_close(&tr.timing);
+  train_destroy(&tr);
+  free(a.overrides);
+  return rc;
+}
