@@ -5,11 +5,12 @@
 // the tag sits just before it and the section's bytes just after it.
 // Every reader error is ERR_INPUT naming the file, because a bad checkpoint is bad input to a
 // resume; writer misuse (put outside a section, unbalanced begin/end) is a bug, hence ERR_FAIL.
+#include "core/checkpoint.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint.h"
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "core/rng.h"
@@ -140,7 +141,8 @@ static int ckpt_validate(const char *path, const uint8_t *file, size_t n, size_t
   size_t room = n - CKPT_HEADER_BYTES;
   if (room < CKPT_TRAILER_BYTES || len > room - CKPT_TRAILER_BYTES) {
     return err_input("%s: truncated: header says %llu payload bytes, file holds %zu", path,
-                     (unsigned long long)len, room < CKPT_TRAILER_BYTES ? 0 : room - CKPT_TRAILER_BYTES);
+                     (unsigned long long)len,
+                     room < CKPT_TRAILER_BYTES ? 0 : room - CKPT_TRAILER_BYTES);
   }
   if (len < room - CKPT_TRAILER_BYTES) {
     return err_input("%s: corrupt: %zu unexpected bytes after the checksum", path,
@@ -187,8 +189,8 @@ int ckpt_section(ckpt_t *c, const char tag[4], size_t *len) {
   tag_text(tag, want);
   if (c->section_start != CKPT_NO_SECTION) {
     tag_text(c->data + c->section_start - 4, found);
-    return err_fail("%s: section '%s' entered before section '%s' was finished", ckpt_name(c),
-                    want, found);
+    return err_fail("%s: section '%s' entered before section '%s' was finished", ckpt_name(c), want,
+                    found);
   }
   if (c->len - c->pos < 12) {
     return err_input("%s: expected section '%s', found the end of the checkpoint", ckpt_name(c),
@@ -218,8 +220,8 @@ int ckpt_get(ckpt_t *c, void *p, size_t n) {
   if (n > end - c->pos) {
     char t[5];
     tag_text(c->data + c->section_start - 4, t);
-    return err_input("%s: truncated section '%s': wanted %zu more bytes, %zu left", ckpt_name(c),
-                     t, n, end - c->pos);
+    return err_input("%s: truncated section '%s': wanted %zu more bytes, %zu left", ckpt_name(c), t,
+                     n, end - c->pos);
   }
   if (n) memcpy(p, c->data + c->pos, n);
   c->pos += n;

@@ -7,6 +7,8 @@
 // structure itself, and its log is captured and turned into one `file: section.key: reason`.
 // Canonical floats use the shortest "%.{1..17}g" that strtod reads back to the same double:
 // exact like "%.17g", but 0.1 stays "0.1" in config.yaml.
+#include "core/config.h"
+
 #include <ctype.h>
 #include <cyaml/cyaml.h>
 #include <errno.h>
@@ -19,7 +21,6 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "core/config.h"
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "core/rng.h"
@@ -62,6 +63,27 @@ typedef union {
   char s[CFG_STR_MAX];
 } cfg_value_t;
 
+// The offending text as it appears in a message: at most 64 characters, control characters
+// escaped, so that a message stays on one line whatever the input held.
+static const char *cfg_show(const char *text, char *buf, size_t n) {
+  size_t used = 0, k = 0;
+  for (; text[k] && used + 8 < n && k < 64; k++) {
+    unsigned char c = (unsigned char)text[k];
+    if (c == '\n') {
+      used += (size_t)snprintf(buf + used, n - used, "\\n");
+    } else if (c == '\t') {
+      used += (size_t)snprintf(buf + used, n - used, "\\t");
+    } else if (c < 0x20 || c == 0x7f) {
+      used += (size_t)snprintf(buf + used, n - used, "\\x%02x", c);
+    } else {
+      buf[used++] = (char)c;
+    }
+  }
+  if (text[k]) used += (size_t)snprintf(buf + used, n - used, "...");
+  buf[used < n ? used : n - 1] = '\0';
+  return buf;
+}
+
 // Bounds print with 15 digits so a bound written 0.1 in a table reads "0.1" in the message.
 static void cfg_format_bound(double v, char *buf, size_t n) {
   snprintf(buf, n, "%.15g", v);
@@ -98,6 +120,8 @@ static int cfg_in_choices(const char *choices, const char *text) {
 static int cfg_parse_value(const char *origin, const char *sec, const cfg_param_t *p,
                            const char *text, cfg_value_t *out) {
   char *end = NULL;
+  char shown[160];
+  cfg_show(text, shown, sizeof shown);
   // strtoll/strtod skip leading blanks; refusing them keeps "full string" meaning full.
   int blank = text[0] == '\0' || isspace((unsigned char)text[0]);
   switch (p->type) {
@@ -105,12 +129,12 @@ static int cfg_parse_value(const char *origin, const char *sec, const cfg_param_
       errno = 0;
       long long v = strtoll(text, &end, 10);
       if (blank || *end != '\0') {
-        return err_input("%s: %s.%s: expected an integer, got '%s'", origin, sec, p->key, text);
+        return err_input("%s: %s.%s: expected an integer, got '%s'", origin, sec, p->key, shown);
       }
       if (errno == ERANGE || v < INT_MIN || v > INT_MAX) {
-        return err_input("%s: %s.%s: integer out of range, got %s", origin, sec, p->key, text);
+        return err_input("%s: %s.%s: integer out of range, got %s", origin, sec, p->key, shown);
       }
-      int rc = cfg_check_bounds(origin, sec, p, (double)v, text);
+      int rc = cfg_check_bounds(origin, sec, p, (double)v, shown);
       if (rc) return rc;
       out->i = (int)v;
       return 0;
@@ -119,13 +143,14 @@ static int cfg_parse_value(const char *origin, const char *sec, const cfg_param_
       errno = 0;
       double v = strtod(text, &end);
       if (blank || *end != '\0') {
-        return err_input("%s: %s.%s: expected a number, got '%s'", origin, sec, p->key, text);
+        return err_input("%s: %s.%s: expected a number, got '%s'", origin, sec, p->key, shown);
       }
       // Overflow gives inf with ERANGE; underflow to a denormal or zero is representable.
       if (!isfinite(v)) {
-        return err_input("%s: %s.%s: must be a finite number, got '%s'", origin, sec, p->key, text);
+        return err_input("%s: %s.%s: must be a finite number, got '%s'", origin, sec, p->key,
+                         shown);
       }
-      int rc = cfg_check_bounds(origin, sec, p, v, text);
+      int rc = cfg_check_bounds(origin, sec, p, v, shown);
       if (rc) return rc;
       out->f = v;
       return 0;
@@ -143,7 +168,7 @@ static int cfg_parse_value(const char *origin, const char *sec, const cfg_param_
           return 0;
         }
       }
-      return err_input("%s: %s.%s: expected true or false, got '%s'", origin, sec, p->key, text);
+      return err_input("%s: %s.%s: expected true or false, got '%s'", origin, sec, p->key, shown);
     }
     case CFG_STRING: {
       size_t n = strlen(text);
@@ -153,7 +178,7 @@ static int cfg_parse_value(const char *origin, const char *sec, const cfg_param_
       }
       if (p->choices && !cfg_in_choices(p->choices, text)) {
         return err_input("%s: %s.%s: must be one of %s, got '%s'", origin, sec, p->key, p->choices,
-                         text);
+                         shown);
       }
       memcpy(out->s, text, n + 1);
       return 0;
@@ -273,6 +298,12 @@ static int yaml_walk(const char *origin, const char *data, size_t n, yaml_target
       // A key. Only plain scalar keys of the first two levels can name sec.key.
       int d = depth - 1;
       want_key[d] = 0;
+      // libcyaml cannot name (or load) a list or mapping used as a key; say where it is.
+      if (type != YAML_SCALAR_EVENT && type != YAML_ALIAS_EVENT) {
+        rc = err_input("%s: line %zu: a mapping key must be a single value, not a %s", origin,
+                       ev.start_mark.line + 1,
+                       type == YAML_SEQUENCE_START_EVENT ? "list" : "mapping");
+      }
       if (d < 2) {
         key_ok[d] = type == YAML_SCALAR_EVENT && ev.data.scalar.length < CFG_STR_MAX;
         if (key_ok[d]) memcpy(keys[d], ev.data.scalar.value, ev.data.scalar.length + 1);
@@ -280,8 +311,8 @@ static int yaml_walk(const char *origin, const char *data, size_t n, yaml_target
       }
     } else if (node && !rc) {
       if (depth > 0 && is_map[depth - 1]) want_key[depth - 1] = 1;
-      if (t && t->sec && depth == 2 && is_map[0] && is_map[1] && !t->found && key_ok[0] && key_ok[1] &&
-          strcmp(keys[0], t->sec) == 0 && strcmp(keys[1], t->key) == 0) {
+      if (t && t->sec && depth == 2 && is_map[0] && is_map[1] && !t->found && key_ok[0] &&
+          key_ok[1] && strcmp(keys[0], t->sec) == 0 && strcmp(keys[1], t->key) == 0) {
         if (type != YAML_SCALAR_EVENT) {
           t->found = -1;
         } else if (ev.data.scalar.length >= t->outn) {
@@ -403,6 +434,10 @@ static int cy_error(const char *origin, const cy_log_t *log, cyaml_err_t err,
   if (strstr(r, "Mapping field already seen: ")) {
     return err_input("%s: %s: duplicate key", origin, path);
   }
+  if ((arg = strstr(r, "No anchor found for alias: "))) {
+    arg += strlen("No anchor found for alias: ");
+    return err_input("%s: %s: undefined alias %s", origin, path, arg);
+  }
   if ((arg = strstr(r, "libyaml: "))) {
     return err_input("%s: not valid YAML: %s", origin, arg + strlen("libyaml: "));
   }
@@ -452,8 +487,8 @@ static int cy_schema_build(cy_schema_t *sc, const cfg_section_t *secs, int nsec)
 }
 
 // Parse (and when `store`, write) every value present in the loaded document.
-static int cfg_apply_loaded(const char *origin, const cfg_section_t *secs, int nsec,
-                            char ***loaded, int store) {
+static int cfg_apply_loaded(const char *origin, const cfg_section_t *secs, int nsec, char ***loaded,
+                            int store) {
   for (int s = 0; loaded && s < nsec; s++) {
     char **values = loaded[s];
     for (int i = 0; values && i < secs[s].n_params; i++) {
@@ -567,7 +602,7 @@ static int text_puts(cfg_text_t *t, const char *s) {
 // bool or null. Everything else is double-quoted; our own loader would read either form the
 // same, the rule is for other tools reading config.yaml.
 static int yaml_plain_ok(const char *s) {
-  static const char *const words[] = {"true", "false", "yes", "no", "on",  "off",
+  static const char *const words[] = {"true", "false", "yes",  "no",  "on", "off",
                                       "y",    "n",     "null", "nan", "inf"};
   if (!(isalpha((unsigned char)s[0]) || s[0] == '_' || s[0] == '/')) return 0;
   for (const char *c = s; *c; c++) {

@@ -5,13 +5,14 @@
 // libcsv in strict mode, copies every field to a NUL-terminated string (libcsv's are not), and
 // calls csv_fini so a last row without a newline is still delivered. Rows are numbered from 1
 // after the header in every message, the same way csvlog_cell_double counts them.
+#include "core/csvlog.h"
+
 #include <csv.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/csvlog.h"
 #include "core/err.h"
 #include "core/fsutil.h"
 
@@ -112,7 +113,8 @@ static int csvlog_check_resume(const char *path, const strbuf_t *hdr, long keep_
   return rc;
 }
 
-int csvlog_open(csvlog_t *w, const char *path, const char *const *cols, int ncols, long keep_bytes) {
+int csvlog_open(csvlog_t *w, const char *path, const char *const *cols, int ncols,
+                long keep_bytes) {
   memset(w, 0, sizeof *w);
   if (ncols <= 0) return err_fail("%s: csvlog_open needs at least one column", path);
   if (snprintf(w->path, sizeof w->path, "%s", path) >= (int)sizeof w->path) {

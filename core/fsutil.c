@@ -3,6 +3,8 @@
 // directory (rename is only atomic within one file system), its data is fsync'd before the
 // rename, and the directory is fsync'd after it so the new name survives a power loss. Readers
 // therefore see either the old file or the new one, never a mix. Messages name the path.
+#include "core/fsutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,7 +14,6 @@
 #include <unistd.h>
 
 #include "core/err.h"
-#include "core/fsutil.h"
 
 #define FS_PATH_MAX 4096
 

@@ -50,9 +50,9 @@ static int count_temp_files(const char *dir) {
   return n;
 }
 
-#define CHECK_ERR(rc, code, needle)                                                        \
-  CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", \
-        (rc), err_message(), (needle))
+#define CHECK_ERR(rc, code, needle)                                                              \
+  CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", (rc), \
+        err_message(), (needle))
 
 // A checkpoint with two sections: ALGO (u64, f64, 5 floats) and ENVS (u64 + rng state).
 static int write_sample(const char *path) {

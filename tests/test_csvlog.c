@@ -58,9 +58,9 @@ static long file_size(const char *path) {
   return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-#define CHECK_ERR(rc, code, needle)                                                        \
-  CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", \
-        (rc), err_message(), (needle))
+#define CHECK_ERR(rc, code, needle)                                                              \
+  CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", (rc), \
+        err_message(), (needle))
 
 static const char *const COLS[] = {"step", "ret", "cost"};
 
@@ -70,18 +70,17 @@ static void test_writer_format_and_exact_read(void) {
   csvlog_t w;
   CHECK(csvlog_open(&w, p, COLS, 3, -1) == 0, "%s", err_message());
   // Values chosen to exercise "%.10g": exact binary fractions, 10-digit decimals, exponents.
-  const double rows[4][3] = {{1, 0.25, -3.5},
-                             {2, 0.1, 1234567.891},
-                             {3, 1e-20, -2.718281828e+100},
-                             {4, NAN, 0}};
+  const double rows[4][3] = {
+      {1, 0.25, -3.5}, {2, 0.1, 1234567.891}, {3, 1e-20, -2.718281828e+100}, {4, NAN, 0}};
   for (int i = 0; i < 4; i++) {
     CHECK(csvlog_row(&w, rows[i]) == 0, "%s", err_message());
     // Each row is flushed: the file on disk already has it, and csvlog_size agrees.
     CHECK(csvlog_size(&w) == file_size(p), "size after row %d", i);
   }
   CHECK(csvlog_close(&w) == 0, "%s", err_message());
-  CHECK(file_equals(p, "step,ret,cost\n1,0.25,-3.5\n2,0.1,1234567.891\n"
-                       "3,1e-20,-2.718281828e+100\n4,nan,0\n"),
+  CHECK(file_equals(p,
+                    "step,ret,cost\n1,0.25,-3.5\n2,0.1,1234567.891\n"
+                    "3,1e-20,-2.718281828e+100\n4,nan,0\n"),
         "written text");
   csv_table_t t;
   CHECK(csvlog_read(p, &t) == 0, "%s", err_message());
@@ -212,8 +211,9 @@ static void test_table_write_and_read(void) {
   CHECK(csvlog_write_table(p, &t) == 0, "%s", err_message());
   csvlog_table_free(&t);
   // Quotes only where a plain field would not read back the same.
-  CHECK(file_equals(p, "name,value,note\nplain,1,x\n\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"\n"
-                       "\" padded \",,\"\ttab\"\nmappo_l,0.5,nan\nlast,2,z\n"),
+  CHECK(file_equals(p,
+                    "name,value,note\nplain,1,x\n\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\"\n"
+                    "\" padded \",,\"\ttab\"\nmappo_l,0.5,nan\nlast,2,z\n"),
         "table text");
   CHECK(csvlog_read(p, &t) == 0, "%s", err_message());
   CHECK(t.nrows == 5 && t.ncols == 3, "shape %dx%d", t.nrows, t.ncols);

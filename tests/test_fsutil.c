@@ -60,9 +60,9 @@ static int file_equals(const char *path, const char *want) {
   return eq;
 }
 
-#define CHECK_ERR(rc, code, needle)                                                        \
-  CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", \
-        (rc), err_message(), (needle))
+#define CHECK_ERR(rc, code, needle)                                                              \
+  CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", (rc), \
+        err_message(), (needle))
 
 static void test_write_read_round_trip(void) {
   char p[256];
