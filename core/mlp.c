@@ -282,9 +282,17 @@ static void layernorm_tangent(float *t, const float *x, const float *mean, const
   }
 }
 
+// tanh through one double exp: within 1 float ulp of tanhf and about 1.7x faster here (glibc's
+// tanhf goes through expm1f); tanh dominated the learner's profile on small networks.
+static float mlp_tanh(float x) {
+  double t = exp(-2.0 * fabs((double)x));
+  double y = (1.0 - t) / (1.0 + t);
+  return (float)(x < 0 ? -y : y);
+}
+
 static void activation_forward(float *post, const float *pre, size_t n, mlp_act_t act) {
   if (act == MLP_ACT_TANH)
-    for (size_t i = 0; i < n; i++) post[i] = tanhf(pre[i]);
+    for (size_t i = 0; i < n; i++) post[i] = mlp_tanh(pre[i]);
   else
     for (size_t i = 0; i < n; i++) post[i] = pre[i] > 0.0f ? pre[i] : 0.0f;
 }
