@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "envs/env.h"
 #include "harness/meta.h"
+#include "harness/report.h"
 #include "harness/run.h"
 
 static void usage(FILE *f) {
@@ -17,6 +18,7 @@ static void usage(FILE *f) {
           "usage: safemarl VERB [options]   (safemarl VERB --help for each verb)\n"
           "  train   --env E --algo A --seed S --steps N --out DIR [key=value...] | --resume DIR\n"
           "  eval    DIR [--episodes K]             run a saved policy deterministically\n"
+          "  report  DIR                            per-cell tables: summary.csv, summary.md\n"
           "  lp      gridworld --cost-limit D [--frontier D1,D2,...]   exact CMDP optimum\n"
           "  list    envs|algos                     what is registered\n"
           "  version                                build and library versions\n");
@@ -68,6 +70,8 @@ int main(int argc, char **argv) {
     rc = train_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "eval")) {
     rc = eval_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "report")) {
+    rc = report_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "lp")) {
     rc = lp_main(argc - 1, argv + 1);
     if (rc > 0) return rc;  // lp prints its own messages and returns an exit code
