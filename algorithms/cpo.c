@@ -21,7 +21,7 @@
 #include "core/err.h"
 
 typedef struct {
-  double delta, damping, critic_lr, gamma, lam, ls_decay, critic_l2;
+  double delta, damping, critic_lr, gamma, lam, ls_decay, critic_l2, entropy_coef;
   int cg_iters, ls_steps, critic_iters, hidden, proper_time_limits;
   char cost_scale[CFG_STR_MAX];
 } cpo_params_t;
@@ -39,6 +39,8 @@ static const cfg_param_t cpo_param_table[] = {
     P("gamma", CFG_FLOAT, gamma, "0.99", "discount (reward and cost)", 0, 1),
     P("lam", CFG_FLOAT, lam, "0.95", "GAE lambda (reward and cost)", 0, 1),
     P("hidden", CFG_INT, hidden, "64", "width of the two tanh hidden layers", 1, 4096),
+    P("entropy_coef", CFG_FLOAT, entropy_coef, "0",
+      "entropy bonus in the reward objective (g = grad of loss - coef * entropy)", 0, 10),
     P("proper_time_limits", CFG_BOOL, proper_time_limits, "true",
       "bootstrap the value at time-limit truncations", 1, 0),
     {"cost_scale", CFG_STRING, offsetof(cpo_params_t, cost_scale), "ep_len",
@@ -154,6 +156,10 @@ static void cpo_surrogates(cpo_t *g, buf_t *buf, int N, double *loss, double *su
     c += r * g->adv_c[i];
     k += s->row_b[i];
   }
+  if (g->p.entropy_coef > 0) {
+    pol_entropy(&s->pol, s->row_c);
+    l -= g->p.entropy_coef * sa_mean_or(s->row_c, N, 0) * N;
+  }
   *loss = l / N;
   *surr_c = c / N;
   *kl = k / N;
@@ -205,9 +211,13 @@ static int cpo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rn
   pol_forward(&s->pol, s->theta, buf->obs, N);
   pol_save_dist(&s->pol, g->old_dist, g->old_log_std);
   pol_logp(&s->pol, buf->actions, g->old_logp);
-  for (int i = 0; i < N; i++) g->dlogp[i] = -g->adv_r[i] / N;
+  for (int i = 0; i < N; i++) {
+    g->dlogp[i] = -g->adv_r[i] / N;
+    s->row_c[i] = -(float)g->p.entropy_coef / N;
+  }
   memset(g->g, 0, sizeof(float) * n);
-  pol_backward(&s->pol, s->theta, buf->actions, g->dlogp, NULL, NULL, NULL, NULL, g->g);
+  pol_backward(&s->pol, s->theta, buf->actions, g->dlogp, g->p.entropy_coef > 0 ? s->row_c : NULL,
+               NULL, NULL, NULL, g->g);
   for (int i = 0; i < N; i++) g->dlogp[i] = g->adv_c[i] / N;
   memset(g->b, 0, sizeof(float) * n);
   pol_backward(&s->pol, s->theta, buf->actions, g->dlogp, NULL, NULL, NULL, NULL, g->b);

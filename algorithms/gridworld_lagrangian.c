@@ -18,7 +18,7 @@
 #include "core/err.h"
 
 typedef struct {
-  double lr, value_lr, lagrange_lr, lambda_init, gamma;
+  double lr, value_lr, lagrange_lr, lambda_init, gamma, entropy_coef;
   int hidden;
   char constraint[CFG_STR_MAX];
 } gl_params_t;
@@ -31,6 +31,8 @@ static const cfg_param_t gl_param_table[] = {
     P("lambda_init", CFG_FLOAT, lambda_init, "1.0", "initial multiplier"),
     P("gamma", CFG_FLOAT, gamma, "0.99", "discount of reward-to-go and cost-to-go"),
     P("hidden", CFG_INT, hidden, "128", "width of the two hidden layers"),
+    P("entropy_coef", CFG_FLOAT, entropy_coef, "0",
+      "entropy bonus (not in the seed; keeps the policy stochastic where mixing is optimal)"),
     {"constraint", CFG_STRING, offsetof(gl_params_t, constraint), "episodic",
      "what lambda compares with the limit: undiscounted episodic cost, or the seed's mean "
      "discounted cost-to-go",
@@ -151,10 +153,12 @@ static int gl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
     float w = (s->mb_a[k] - s->mb_c[k]) - g->lambda * s->mb_b[k];
     loss -= (double)s->mb_d[k] * w;
     entropy += s->mb_e[k];
-    s->mb_e[k] = -w / (float)n;  // d loss / d logp_k
+    s->mb_e[k] = -w / (float)n;                          // d loss / d logp_k
+    s->mb_c[k] = -(float)g->p.entropy_coef / (float)n;  // d loss / d entropy_k
   }
   memset(s->grad, 0, sizeof(float) * s->pol.n_params);
-  pol_backward(&s->pol, s->theta, s->mb_act, s->mb_e, NULL, NULL, NULL, NULL, s->grad);
+  pol_backward(&s->pol, s->theta, s->mb_act, s->mb_e, g->p.entropy_coef > 0 ? s->mb_c : NULL,
+               NULL, NULL, NULL, s->grad);
   adam_step(&g->pol_opt, s->theta, s->grad);
 
   // Value step on mean (V - G)^2.

@@ -30,14 +30,14 @@ static void fs_dirname(const char *path, char *dir, size_t n) {
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t n) {
+  // One fixed temp name per target: a process killed mid-write leaves at most one stale
+  // "<path>.tmp", which the next write of the same file reuses. Each file has one writer.
   char tmp[FS_PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
     return err_fail("%s: cannot write: path too long", path);
   }
-  int fd = mkstemp(tmp);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return err_fail("%s: cannot create temporary file: %s", path, strerror(errno));
-  // mkstemp creates 0600; results are meant to be shared like any other output file.
-  (void)fchmod(fd, 0644);
   FILE *f = fdopen(fd, "wb");
   if (!f) {
     int e = errno;

@@ -29,6 +29,7 @@ static int list_main(int argc, char **argv) {
     printf("usage: safemarl list envs|algos\n");
     return argc < 2 ? err_input("command line: list needs 'envs' or 'algos'") : 0;
   }
+  if (argc > 2) return err_input("command line: list takes one argument, got '%s' too", argv[2]);
   if (!strcmp(argv[1], "envs")) {
     for (int i = 0; i < env_count(); i++)
       printf("%-28s %s\n", env_at(i)->name, env_at(i)->summary);
@@ -81,8 +82,7 @@ int main(int argc, char **argv) {
     meta_print_versions(stdout);
     rc = 0;
   } else {
-    fprintf(stderr, "safemarl: unknown verb '%s'\n", verb);
-    usage(stderr);
+    fprintf(stderr, "safemarl: unknown verb '%s' (safemarl --help lists the verbs)\n", verb);
     return 2;
   }
   if (rc == 0) return 0;

@@ -357,7 +357,7 @@ static int train_load(train_t *tr, const char *path) {
 
 // ---- logs ------------------------------------------------------------------------------------
 
-static int train_open_logs(train_t *tr, int resume) {
+static int train_open_logs(train_t *tr, int resume, int keep_timing) {
   const algo_class_t *ac = tr->cfg.algo_class;
   const char *cols[TRAIN_BASE_COLS + ALGO_MAX_STATS];
   memcpy(cols, train_base_cols, sizeof train_base_cols);
@@ -371,9 +371,15 @@ static int train_open_logs(train_t *tr, int resume) {
   path_join(path, sizeof path, tr->dir, "timing.csv");
   int ncols = (int)(sizeof timing_cols / sizeof timing_cols[0]);
   long keep = -1;
-  if (resume && fs_exists(path)) {
-    struct stat sb;
-    keep = stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+  if (keep_timing && fs_exists(path)) {
+    // Keep every complete row of earlier sessions; a row cut by a kill is dropped.
+    char *text = NULL;
+    size_t n = 0;
+    if (fs_read_file(path, &text, &n) == 0) {
+      while (n > 0 && text[n - 1] != '\n') n--;
+      keep = (long)n;
+    }
+    free(text);
   }
   return csvlog_open(&tr->timing, path, timing_cols, ncols, keep);
 }
@@ -418,7 +424,7 @@ static int train_loop(train_t *tr) {
     if (last || tr->update % tr->cfg.run.checkpoint_every == 0)
       if ((rc = train_save(tr))) return rc;
     // Progress: a rewritten line on a terminal, a plain line every ~10% otherwise.
-    double frac = (double)tr->env_steps / total;
+    double frac = fmin((double)tr->env_steps / total, 1.0);
     double rate = (tr->env_steps - start_steps) / fmax(now_wall() - start_wall, 1e-9);
     if (is_tty) {
       fprintf(stderr, "\r%s/%s seed %d: %5.1f%%  %lld steps  return %.3g cost %.3g  %.0f steps/s ",
@@ -478,6 +484,7 @@ static int parse_train_args(int argc, char **argv, train_args_t *a) {
     else if (!strcmp(s, "--resume")) slot = &a->resume;
     if (slot) {
       if (i + 1 >= argc) return err_input("command line: %s needs a value", s);
+      if (*slot) return err_input("command line: %s given twice", s);
       *slot = argv[++i];
       continue;
     }
@@ -555,6 +562,13 @@ int train_main(int argc, char **argv) {
     path_join(path, sizeof path, tr.dir, "checkpoint.bin");
     have_ckpt = fs_exists(path);
     if (have_ckpt) rc = train_load(&tr, path);
+    if (!rc && have_ckpt && tr.env_steps >= tr.cfg.run.steps) {
+      // A finished run: nothing to do and nothing to record, so no file is touched.
+      fprintf(stderr, "%s: run already complete (%lld steps)\n", tr.dir, tr.env_steps);
+      train_destroy(&tr);
+      free(a.overrides);
+      return 0;
+    }
     if (!rc) rc = meta_read_session(tr.dir, &tr.session);
     if (!rc) tr.session++;
   }
@@ -569,10 +583,8 @@ int train_main(int argc, char **argv) {
   if (!rc) {
     if (!have_ckpt)
       for (int e = 0; e < tr.E; e++) train_reset_copy(&tr, 0, e);
-    rc = train_open_logs(&tr, have_ckpt);
+    rc = train_open_logs(&tr, have_ckpt, resume);
   }
-  if (!rc && tr.env_steps >= tr.cfg.run.steps)
-    fprintf(stderr, "%s: run already complete (%lld steps)\n", tr.dir, tr.env_steps);
   if (!rc) rc = train_loop(&tr);
   if (tr.progress.f) csvlog_close(&tr.progress);
   if (tr.timing.f) csvlog_close(&tr.timing);

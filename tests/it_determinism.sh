@@ -61,14 +61,15 @@ check_progress() {
   local steps
   steps=$(awk '/^run:/{r=1;next} /^[^ ]/{r=0} r && $1=="steps:"{print $2}' "$dir/config.yaml")
   [[ -n $steps ]] || fail "$algo: no run.steps in $dir/config.yaml"
-  awk -F, -v n="${#cols[@]}" -v steps="$steps" -v algo="$algo" '
+  awk -F, -v n="${#cols[@]}" -v steps="$steps" -v who="$algo: $dir/progress.csv" '
+    function bad(msg) { print who ": " msg; failed = 1; exit 1 }
     NR == 1 { next }
-    NF != n { printf "%s: progress.csv row %d has %d fields, header has %d\n", algo, NR-1, NF, n; bad=1; exit }
-    $1 != NR-1 { printf "%s: progress.csv row %d has update=%s\n", algo, NR-1, $1; bad=1; exit }
-    NR > 2 && $2+0 <= prev { printf "%s: env_steps does not increase at row %d\n", algo, NR-1; bad=1; exit }
+    NF != n { bad("row " NR-1 " has " NF " fields, the header " n) }
+    $1 != NR-1 { bad("row " NR-1 " has update=" $1) }
+    NR > 2 && $2+0 <= prev { bad("env_steps does not increase at row " NR-1) }
     { prev = $2+0 }
-    END { if (!bad && prev < steps) { printf "%s: last env_steps %d < run.steps %d\n", algo, prev, steps; bad=1 }
-          exit bad }' "$dir/progress.csv" >&2 || fail "$algo: bad progress.csv in $dir"
+    END { if (!failed && prev < steps) bad("last env_steps " prev " < run.steps " steps)
+          exit failed }' "$dir/progress.csv" >&2 || fail "$algo: bad progress.csv in $dir"
   # One timing row per update of an uninterrupted run.
   local np nt
   np=$(wc -l <"$dir/progress.csv")
@@ -118,6 +119,7 @@ for algo in gridworld_lagrangian cpo ppo_lag; do
   if cmp -s "$a/checkpoint.bin" "$c/checkpoint.bin"; then
     fail "$algo: seeds 7 and 8 give the same checkpoint.bin"
   fi
-  echo "it_determinism: $algo ok ($(($(wc -l <"$a/progress.csv") - 1)) updates, $((SECONDS - t0)) s)"
+  n=$(($(wc -l <"$a/progress.csv") - 1))
+  echo "it_determinism: $algo ok ($n updates, $((SECONDS - t0)) s)"
 done
 echo "it_determinism: PASS"

@@ -131,8 +131,10 @@ for algo in gridworld_lagrangian cpo ppo_lag; do
   before=$(snapshot "$b")
   resume "$b"
   after=$(snapshot "$b")
-  [[ $before == "$after" ]] ||
-    problem "$algo: --resume of a finished run changed files:"$'\n'"$(diff <(echo "$before") <(echo "$after") || true)"
+  if [[ $before != "$after" ]]; then
+    problem "$algo: --resume of a finished run changed files:"$'\n'"$(diff <(echo "$before") - \
+      <<<"$after")"
+  fi
   echo "it_resume: $algo done (killed at row $KILLED_AT of $total, $((SECONDS - t0)) s)"
 done
 
@@ -147,11 +149,12 @@ total=$(rows "$a")
 k=$((1 + RANDOM % (total / 2)))
 kill_at_rows "$b" "$k" "$SAFEMARL" train --out "$b" "${args[@]}"
 [[ ! -e $b/checkpoint.bin ]] ||
-  fail "no-checkpoint case: $b/checkpoint.bin exists after $KILLED_AT of $total updates with checkpoint_every=1000"
+  fail "$b/checkpoint.bin exists after $KILLED_AT updates although checkpoint_every=1000"
 resume "$b"
 compare_runs "$a" "$b" "no-checkpoint case (killed at row $KILLED_AT of $total)"
 check_sessions "$b" 2
-echo "it_resume: kill before the first checkpoint done (row $KILLED_AT of $total, $((SECONDS - t0)) s)"
+echo "it_resume: kill before the first checkpoint done" \
+  "(row $KILLED_AT of $total, $((SECONDS - t0)) s)"
 
 # ---- three kills in one run: kill, resume, kill again, ... -----------------------------------
 t0=$SECONDS
@@ -163,7 +166,7 @@ total=$(rows "$a")
 k=$((1 + RANDOM % (total / 4)))
 kill_at_rows "$b" "$k" "$SAFEMARL" train --out "$b" "${args[@]}"
 kills="$KILLED_AT"
-for round in 2 3; do
+for _ in 2 3; do
   # The resumed process first cuts progress.csv back to its checkpoint, then regrows it; wait
   # for more rows than the file held at the last kill so the stale rows do not trigger it.
   k=$((KILLED_AT + 2 + RANDOM % 5))
