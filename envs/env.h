@@ -61,6 +61,11 @@ typedef struct env_class {
   size_t (*state_size)(void *env);
   void (*save_state)(void *env, void *dst);
   int (*load_state)(void *env, const void *src);
+  // Optional (NULL when the env has none); appended fields, existing ones keep their meaning.
+  // Raw physics only, for `safemarl bench env`: random controls held for one env step's
+  // physics substeps, no observation, reward or cost; the copy wraps to its initial state every
+  // episode_length calls. Interleaving with reset/step is not meaningful. Returns 0.
+  int (*raw_step)(void *env, rng_t *rng);
 } env_class_t;
 
 const env_class_t *env_find(const char *name);

@@ -18,6 +18,7 @@ static void usage(FILE *f) {
           "usage: safemarl VERB [options]   (safemarl VERB --help for each verb)\n"
           "  train   --env E --algo A --seed S --steps N --out DIR [key=value...] | --resume DIR\n"
           "  eval    DIR [--episodes K]             run a saved policy deterministically\n"
+          "  bench   env E [--steps N] [--threads T]   raw physics vs full env rate\n"
           "  report  DIR                            per-cell tables: summary.csv, summary.md\n"
           "  lp      gridworld --cost-limit D [--frontier D1,D2,...]   exact CMDP optimum\n"
           "  list    envs|algos                     what is registered\n"
@@ -71,6 +72,8 @@ int main(int argc, char **argv) {
     rc = train_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "eval")) {
     rc = eval_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "bench")) {
+    rc = bench_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "report")) {
     rc = report_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "lp")) {

@@ -37,4 +37,5 @@ uint64_t run_config_hash(const run_config_t *rc);
 int train_main(int argc, char **argv);
 int eval_main(int argc, char **argv);
 int lp_main(int argc, char **argv);
+int bench_main(int argc, char **argv);
 #endif

@@ -11,8 +11,7 @@ out="$root/results/runs/quickstart"
 mkdir -p "$out"
 jobs=${SAFEMARL_JOBS:-$(nproc)}
 
-# Budgets (env steps) per algorithm, the ones the reference results were measured with.
-declare -A steps=([gridworld_lagrangian]=2000000 [cpo]=600000 [ppo_lag]=600000)
+# Per-algorithm settings and budgets: benchmarks/gridworld/<algo>.yaml.
 limits=${SAFEMARL_LIMITS:-"0.6 0.35"}
 seeds=${SAFEMARL_SEEDS:-"0 1 2"}
 
@@ -26,21 +25,21 @@ for limit in $limits; do
 done
 
 run_one() {
-  local bin=$1 out=$2 algo=$3 limit=$4 seed=$5 steps=$6
+  local bin=$1 out=$2 algo=$3 limit=$4 seed=$5 config=$6
   local dir="$out/gridworld/limit$limit/$algo/seed$seed"
   if [ -f "$dir/config.yaml" ]; then
     "$bin" train --resume "$dir" > /dev/null 2> "$dir.log"
   else
     mkdir -p "$(dirname "$dir")"
-    "$bin" train --env gridworld --algo "$algo" --seed "$seed" --steps "$steps" --out "$dir" \
-      "env.cost_limit=$limit" > /dev/null 2> "$dir.log"
+    "$bin" train --config "$config" --seed "$seed" --out "$dir" "env.cost_limit=$limit" \
+      > /dev/null 2> "$dir.log"
   fi
   echo "done: $algo cost_limit=$limit seed=$seed"
 }
 export -f run_one
 for t in "${tasks[@]}"; do
   set -- $t
-  echo "$bin $out $1 $2 $3 ${steps[$1]}"
+  echo "$bin $out $1 $2 $3 $root/benchmarks/gridworld/$1.yaml"
 done | xargs -P "$jobs" -L 1 bash -c 'run_one "$@"' _
 
 echo
