@@ -4,9 +4,31 @@
 #include "envs/env.h"
 
 extern const env_class_t env_gridworld;
+extern const env_class_t env_ant_2x4, env_ant_2x4d, env_ant_4x2, env_ant_8x1;
+extern const env_class_t env_halfcheetah_2x3, env_halfcheetah_3x2, env_halfcheetah_6x1;
+extern const env_class_t env_manyagent_ant_2x3, env_manyagent_ant_3x2, env_manyagent_ant_6x1;
+extern const env_class_t env_manyagent_ant_2x4, env_manyagent_ant_4x2, env_manyagent_ant_8x1;
+extern const env_class_t env_coupled_halfcheetah_2x6, env_coupled_halfcheetah_6x2;
+extern const env_class_t env_coupled_halfcheetah_12x1;
 
 static const env_class_t *const env_table[] = {
     &env_gridworld,
+    &env_ant_2x4,
+    &env_ant_2x4d,
+    &env_ant_4x2,
+    &env_ant_8x1,
+    &env_halfcheetah_2x3,
+    &env_halfcheetah_3x2,
+    &env_halfcheetah_6x1,
+    &env_manyagent_ant_2x3,
+    &env_manyagent_ant_3x2,
+    &env_manyagent_ant_6x1,
+    &env_manyagent_ant_2x4,
+    &env_manyagent_ant_4x2,
+    &env_manyagent_ant_8x1,
+    &env_coupled_halfcheetah_2x6,
+    &env_coupled_halfcheetah_6x2,
+    &env_coupled_halfcheetah_12x1,
 };
 
 int env_count(void) {

@@ -58,6 +58,8 @@ typedef struct mamj_robot {
   void (*before)(mamj_env_t *e);
   // After the substeps: reward, team cost, terminal flag and info[0..n_info-2].
   void (*after)(mamj_env_t *e, env_step_t *out);
+  // The termination test alone (raw_step ends episodes with it); NULL: never terminates.
+  int (*terminal)(const mamj_env_t *e);
 } mamj_robot_t;
 
 typedef struct {
@@ -129,6 +131,10 @@ void mamj_observe(mamj_env_t *e, float *obs, float *share_obs);
 int mamj_warning_total(const mjData *d);
 
 // Helpers for the robots.
+// Graph nodes from the actuators driven by agents: every actuator but the hidden obstacle motor
+// (s->obstacle_act, which must be the last), labelled by the joints they drive. Call in bind,
+// after setting obstacle_act and before adding edges or node bodies.
+int mamj_build_nodes(mamj_shared_t *s);
 int mamj_body(const mamj_shared_t *s, const char *name);  // id or -1 (message recorded)
 int mamj_joint_qpos(const mamj_shared_t *s, const char *name);
 int mamj_joint_dof(const mamj_shared_t *s, const char *name);
@@ -140,11 +146,14 @@ double mamj_corridor_centre(double x);
 int mamj_corridor_cost(double x, double y, double w);
 // Shared by the two ant robots: reward/cost/termination and state of a free-joint ant.
 void mamj_ant_after(mamj_env_t *e, env_step_t *out);
+int mamj_ant_terminal(const mamj_env_t *e);
 void mamj_ant_state(const mamj_env_t *e, double *out);
 void mamj_ant_features(const mamj_env_t *e, double *out);
 void mamj_noise_all(mamj_env_t *e, rng_t *rng);  // qpos += U(-0.1, 0.1), qvel = 0.1 N(0, 1)
 // HalfCheetah obstacle schedule: u(t) = 0.02 sin^2(t/3) - 0.004 (§3.2).
 double mamj_obstacle_control(double t);
+double mamj_obstacle_vx(const mamj_env_t *e);                 // obstacle x velocity (world)
+double mamj_obstacle_dist(const mamj_env_t *e, int cheetah);  // obstacle x - that rootx
 
 // Parameter rows every task shares; only the defaults of partition and cost_limit differ.
 #define MAMJ_PARAM_ROWS(partition_default, cost_limit_default)                                  \
