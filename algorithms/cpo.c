@@ -54,9 +54,9 @@ static const char *const cpo_stats[] = {"jc", "c", "qp_case", "lambda", "nu", "k
                                         "ls_step", "entropy", "value_loss", "cost_value_loss"};
 
 typedef struct {
+  sa_t sa;  // first member: the sa_algo_* table entries cast the state to sa_t
   cpo_params_t p;
   algo_run_info_t run;
-  sa_t sa;
   double last_jc, last_len;
   int n;                       // policy parameter count
   float *theta_old, *g, *b, *u, *w, *x, *cg_work, *fvp_tmp;
@@ -113,20 +113,6 @@ static int cpo_create(const env_spec_t *spec, const void *params, const algo_run
   g->last_len = 1;
   *out = g;
   return 0;
-}
-
-static void cpo_act(void *ptr, const float *obs, const float *share, int E, rng_t *rng,
-                    float *actions, float *logp, float *values, float *cost_values) {
-  sa_act(&((cpo_t *)ptr)->sa, obs, E, rng, actions, logp, values, cost_values);
-}
-
-static void cpo_act_det(void *ptr, const float *obs, const float *share, int E, float *actions) {
-  sa_act_deterministic(&((cpo_t *)ptr)->sa, obs, E, actions);
-}
-
-static void cpo_values(void *ptr, const float *obs, const float *share, int E, float *values,
-                       float *cost_values) {
-  sa_values(&((cpo_t *)ptr)->sa, obs, E, values, cost_values);
 }
 
 // F v + damping v at theta_old (the forward of the whole batch is current in the policy).
@@ -292,9 +278,9 @@ const algo_class_t algo_cpo = {
     .default_rollout_length = 200,
     .create = cpo_create,
     .destroy = cpo_destroy,
-    .act = cpo_act,
-    .act_deterministic = cpo_act_det,
-    .values = cpo_values,
+    .act = sa_algo_act,
+    .act_deterministic = sa_algo_act_deterministic,
+    .values = sa_algo_values,
     .update = cpo_update,
     .save = cpo_save,
     .load = cpo_load,

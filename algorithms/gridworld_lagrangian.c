@@ -44,9 +44,9 @@ static const char *const gl_stats[] = {"lambda", "violation", "policy_loss", "va
                                        "entropy"};
 
 typedef struct {
+  sa_t sa;  // first member: the sa_algo_* table entries cast the state to sa_t
   gl_params_t p;
   algo_run_info_t run;
-  sa_t sa;
   adam_t pol_opt, lam_opt;
   float lambda;
   int *rows;  // [N] indices of valid rows
@@ -90,21 +90,6 @@ static int gl_create(const env_spec_t *spec, const void *params, const algo_run_
   g->lambda = (float)g->p.lambda_init;
   *out = g;
   return 0;
-}
-
-static void gl_act(void *ptr, const float *obs, const float *share, int E, rng_t *rng,
-                   float *actions, float *logp, float *values, float *cost_values) {
-  gl_t *g = ptr;
-  sa_act(&g->sa, obs, E, rng, actions, logp, values, cost_values);
-}
-
-static void gl_act_det(void *ptr, const float *obs, const float *share, int E, float *actions) {
-  sa_act_deterministic(&((gl_t *)ptr)->sa, obs, E, actions);
-}
-
-static void gl_values(void *ptr, const float *obs, const float *share, int E, float *values,
-                      float *cost_values) {
-  sa_values(&((gl_t *)ptr)->sa, obs, E, values, cost_values);
 }
 
 static int gl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng_t *rng,
@@ -216,9 +201,9 @@ const algo_class_t algo_gridworld_lagrangian = {
     .episodic_rollouts = 1,
     .create = gl_create,
     .destroy = gl_destroy,
-    .act = gl_act,
-    .act_deterministic = gl_act_det,
-    .values = gl_values,
+    .act = sa_algo_act,
+    .act_deterministic = sa_algo_act_deterministic,
+    .values = sa_algo_values,
     .update = gl_update,
     .save = gl_save,
     .load = gl_load,

@@ -53,9 +53,9 @@ static const char *const pl_stats[] = {"lambda", "jc", "kl", "entropy", "policy_
                                        "value_loss", "cost_value_loss", "epochs_run"};
 
 typedef struct {
+  sa_t sa;  // first member: the sa_algo_* table entries cast the state to sa_t
   pl_params_t p;
   algo_run_info_t run;
-  sa_t sa;
   adam_t pol_opt, lam_opt;
   float lambda;
   sa_window_t window;
@@ -108,20 +108,6 @@ static int pl_create(const env_spec_t *spec, const void *params, const algo_run_
   sa_window_init(&g->window, g->p.cost_window);
   *out = g;
   return 0;
-}
-
-static void pl_act(void *ptr, const float *obs, const float *share, int E, rng_t *rng,
-                   float *actions, float *logp, float *values, float *cost_values) {
-  sa_act(&((pl_t *)ptr)->sa, obs, E, rng, actions, logp, values, cost_values);
-}
-
-static void pl_act_det(void *ptr, const float *obs, const float *share, int E, float *actions) {
-  sa_act_deterministic(&((pl_t *)ptr)->sa, obs, E, actions);
-}
-
-static void pl_values(void *ptr, const float *obs, const float *share, int E, float *values,
-                      float *cost_values) {
-  sa_values(&((pl_t *)ptr)->sa, obs, E, values, cost_values);
 }
 
 // Mean over rows of the discounted cost-to-go estimate (cost returns), the seed's J_c.
@@ -256,9 +242,9 @@ const algo_class_t algo_ppo_lag = {
     .default_rollout_length = 200,
     .create = pl_create,
     .destroy = pl_destroy,
-    .act = pl_act,
-    .act_deterministic = pl_act_det,
-    .values = pl_values,
+    .act = sa_algo_act,
+    .act_deterministic = sa_algo_act_deterministic,
+    .values = sa_algo_values,
     .update = pl_update,
     .save = pl_save,
     .load = pl_load,

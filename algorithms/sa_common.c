@@ -104,6 +104,21 @@ void sa_act_deterministic(sa_t *s, const float *obs, int E, float *actions) {
   pol_mode(&s->pol, actions);
 }
 
+void sa_algo_act(void *algo, const float *obs, const float *share_obs, int E, rng_t *rng,
+                 float *actions, float *logp, float *values, float *cost_values) {
+  sa_act((sa_t *)algo, obs, E, rng, actions, logp, values, cost_values);
+}
+
+void sa_algo_act_deterministic(void *algo, const float *obs, const float *share_obs, int E,
+                               float *actions) {
+  sa_act_deterministic((sa_t *)algo, obs, E, actions);
+}
+
+void sa_algo_values(void *algo, const float *obs, const float *share_obs, int E, float *values,
+                    float *cost_values) {
+  sa_values((sa_t *)algo, obs, E, values, cost_values);
+}
+
 void sa_gather(const float *src, const int *idx, int n, int w, float *dst) {
   for (int i = 0; i < n; i++) memcpy(dst + (size_t)i * w, src + (size_t)idx[i] * w, sizeof(float) * w);
 }

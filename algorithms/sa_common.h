@@ -40,6 +40,14 @@ void sa_act(sa_t *s, const float *obs, int E, rng_t *rng, float *actions, float 
             float *values, float *cost_values);
 void sa_act_deterministic(sa_t *s, const float *obs, int E, float *actions);
 void sa_values(sa_t *s, const float *obs, int E, float *values, float *cost_values);
+// The act / act_deterministic / values entries of an algorithm class whose state struct begins
+// with an sa_t (every single-agent algorithm): they ignore share_obs (one agent: obs is the state).
+void sa_algo_act(void *algo, const float *obs, const float *share_obs, int E, rng_t *rng,
+                 float *actions, float *logp, float *values, float *cost_values);
+void sa_algo_act_deterministic(void *algo, const float *obs, const float *share_obs, int E,
+                               float *actions);
+void sa_algo_values(void *algo, const float *obs, const float *share_obs, int E, float *values,
+                    float *cost_values);
 // dst[i] = src[idx[i]] for rows of width w.
 void sa_gather(const float *src, const int *idx, int n, int w, float *dst);
 int sa_save(const sa_t *s, ckpt_t *k);

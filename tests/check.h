@@ -25,6 +25,11 @@ int check_near_at(double a, double b, double tol, const char *what, const char *
   check_close_at((double)(a), (double)(b), (double)(rtol), (double)(atol), what, __FILE__, __LINE__)
 int check_close_at(double a, double b, double rtol, double atol, const char *what, const char *file, int line);
 
+// File helpers for tests that write into a scratch directory.
+void check_rm_rf(const char *path);
+// Entries of `dir` named "*.tmp": the temp files fs_write_atomic leaves only when interrupted.
+int check_count_temp_files(const char *dir);
+
 // Print a summary line and return the exit code for main().
 int check_report(const char *test_name);
 #endif

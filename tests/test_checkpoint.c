@@ -22,34 +22,6 @@ static void path_in(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s", scratch, name);
 }
 
-static void rm_rf(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char sub[1024];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      rm_rf(sub);
-    }
-    if (d) closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
-
-static int count_temp_files(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while (d && (e = readdir(d))) n += strstr(e->d_name, ".tmp.") != NULL;
-  if (d) closedir(d);
-  return n;
-}
-
 #define CHECK_ERR(rc, code, needle)                                                              \
   CHECK((rc) == (code) && strstr(err_message(), (needle)), "rc=%d message='%s' want '%s'", (rc), \
         err_message(), (needle))
@@ -85,7 +57,7 @@ static void test_round_trip(void) {
   char p[256];
   path_in(p, sizeof p, "a.ckpt");
   CHECK(write_sample(p) == 0, "%s", err_message());
-  CHECK(count_temp_files(scratch) == 0, "no temp files after write");
+  CHECK(check_count_temp_files(scratch) == 0, "no temp files after write");
   // Layout: magic, version 1, reserved, payload length, payload, checksum of the payload.
   size_t n = 0;
   unsigned char *raw = slurp(p, &n);
@@ -244,6 +216,6 @@ int main(void) {
   test_round_trip();
   test_file_errors();
   test_section_errors();
-  rm_rf(scratch);
+  check_rm_rf(scratch);
   return check_report("test_checkpoint");
 }

@@ -20,25 +20,6 @@ static void path_in(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s", scratch, name);
 }
 
-static void rm_rf(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char sub[1024];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      rm_rf(sub);
-    }
-    if (d) closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
-
 static void write_text(const char *path, const char *text) {
   if (fs_write_atomic(path, text, strlen(text)) != 0) fprintf(stderr, "%s\n", err_message());
 }
@@ -262,6 +243,6 @@ int main(void) {
   test_resume();
   test_reader_errors_and_quirks();
   test_table_write_and_read();
-  rm_rf(scratch);
+  check_rm_rf(scratch);
   return check_report("test_csvlog");
 }

@@ -22,35 +22,6 @@ static void path_in(char *buf, size_t n, const char *name) {
   snprintf(buf, n, "%s/%s", scratch, name);
 }
 
-static void rm_rf(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char sub[1024];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      rm_rf(sub);
-    }
-    if (d) closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
-
-// Entries of `dir` whose name contains ".tmp." (fs_write_atomic's temp files).
-static int count_temp_files(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while (d && (e = readdir(d))) n += strstr(e->d_name, ".tmp.") != NULL;
-  if (d) closedir(d);
-  return n;
-}
-
 static int file_equals(const char *path, const char *want) {
   char *data = NULL;
   size_t n = 0;
@@ -78,7 +49,7 @@ static void test_write_read_round_trip(void) {
   // Replace: the new content, nothing of the old, and no temp file left behind.
   CHECK(fs_write_atomic(p, "new", 3) == 0, "%s", err_message());
   CHECK(file_equals(p, "new"), "replaced content");
-  CHECK(count_temp_files(scratch) == 0, "no temp files after success");
+  CHECK(check_count_temp_files(scratch) == 0, "no temp files after success");
   // Empty content makes an empty file.
   CHECK(fs_write_atomic(p, "", 0) == 0, "%s", err_message());
   CHECK(file_equals(p, ""), "empty file");
@@ -111,7 +82,7 @@ static void test_write_failures_leave_no_trace(void) {
   CHECK_ERR(fs_write_atomic(p, "x", 1), ERR_FAIL, "sub/target");
   struct stat st;
   CHECK(stat(p, &st) == 0 && S_ISDIR(st.st_mode), "directory untouched");
-  CHECK(count_temp_files(dir) == 0, "temp file removed after failed rename");
+  CHECK(check_count_temp_files(dir) == 0, "temp file removed after failed rename");
 }
 
 static void test_write_failure_keeps_old_content(void) {
@@ -132,7 +103,7 @@ static void test_write_failure_keeps_old_content(void) {
   signal(SIGXFSZ, SIG_DFL);
   CHECK_ERR(rc, ERR_FAIL, "keep.txt");
   CHECK(file_equals(p, "old content"), "old content kept after a failed write");
-  CHECK(count_temp_files(scratch) == 0, "temp file removed after failed write");
+  CHECK(check_count_temp_files(scratch) == 0, "temp file removed after failed write");
   // Unwritable directory via permissions: only meaningful when not root (root ignores them).
   if (geteuid() != 0) {
     char dir[256], q[256];
@@ -202,6 +173,6 @@ int main(void) {
   test_write_failure_keeps_old_content();
   test_mkdir_p();
   test_read_exists_truncate();
-  rm_rf(scratch);
+  check_rm_rf(scratch);
   return check_report("test_fsutil");
 }
