@@ -64,8 +64,8 @@ static void bench_random_actions(bench_envs_t *b, int c, float *act) {
   int A = b->spec.n_agents, W = b->spec.max_act_dim;
   for (int a = 0; a < A; a++)
     for (int i = 0; i < W; i++)
-      act[a * W + i] = i < b->spec.act_dim[a] ? (float)(2.0 * rng_uniform(&b->act_rng[c]) - 1.0)
-                                              : 0.0f;
+      act[a * W + i] =
+          i < b->spec.act_dim[a] ? (float)(2.0 * rng_uniform(&b->act_rng[c]) - 1.0) : 0.0f;
 }
 
 static void *bench_worker(void *arg) {
@@ -92,8 +92,8 @@ static void *bench_worker(void *arg) {
 }
 
 // Run one phase on n_threads threads; returns wall seconds and CPU seconds.
-static int bench_phase(bench_envs_t *b, int n_threads, long steps_per_copy, int raw,
-                       double *wall_s, double *cpu_s) {
+static int bench_phase(bench_envs_t *b, int n_threads, long steps_per_copy, int raw, double *wall_s,
+                       double *cpu_s) {
   pthread_t tid[256];
   bench_job_t job[256];
   double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
@@ -155,8 +155,7 @@ static int bench_open(bench_envs_t *b, const char *name, char *const *overrides,
   b->share = err_calloc((size_t)n_copies * (b->spec.share_obs_dim + 1), sizeof(float));
   b->costs = err_calloc((size_t)n_copies * A, sizeof(float));
   b->actions = err_calloc((size_t)n_copies * A * b->spec.max_act_dim, sizeof(float));
-  if (!b->copies || !b->env_rng || !b->act_rng || !b->obs || !b->share || !b->costs ||
-      !b->actions)
+  if (!b->copies || !b->env_rng || !b->act_rng || !b->obs || !b->share || !b->costs || !b->actions)
     return ERR_FAIL;
   for (int c = 0; c < n_copies; c++) {
     if ((rc = b->cls->create(b->shared, &b->copies[c]))) return rc;
@@ -179,7 +178,7 @@ static int bench_parse_long(const char *flag, const char *text, long lo, long hi
 // Options shared by the sub-verbs; anything with '=' is an env parameter override.
 typedef struct {
   const char *env;
-  long steps, threads, copies, episodes, seed;
+  long steps, threads, copies, episodes, seed, repeat;
   int csv;
   char *overrides[64];
   int n_overrides;
@@ -197,6 +196,8 @@ static int bench_parse(int argc, char **argv, bench_args_t *a) {
       rc = bench_parse_long(s, v, 1, 4096, &a->copies), i++;
     } else if (!strcmp(s, "--episodes")) {
       rc = bench_parse_long(s, v, 1, 1000000, &a->episodes), i++;
+    } else if (!strcmp(s, "--repeat")) {
+      rc = bench_parse_long(s, v, 1, 15, &a->repeat), i++;
     } else if (!strcmp(s, "--seed")) {
       rc = bench_parse_long(s, v, 0, 2147483647L, &a->seed), i++;
     } else if (!strcmp(s, "--csv")) {
@@ -215,35 +216,58 @@ static int bench_parse(int argc, char **argv, bench_args_t *a) {
   return 0;
 }
 
+static double bench_median(double *v, int n) {
+  for (int i = 1; i < n; i++)  // insertion sort: n is the repeat count
+    for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+      double t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void bench_reset_all(bench_envs_t *b) {
+  for (int c = 0; c < b->n_copies; c++)
+    b->cls->reset(b->copies[c], &b->env_rng[c], bench_obs(b, c), bench_share(b, c));
+}
+
 static int bench_env(const bench_args_t *a) {
   bench_envs_t b;
   long copies = a->copies ? a->copies : a->threads;
   if (copies < a->threads)
-    return err_input("command line: --copies %ld is fewer than --threads %ld", copies,
-                     a->threads);
+    return err_input("command line: --copies %ld is fewer than --threads %ld", copies, a->threads);
   double base_rss = bench_rss_mib();
   int rc = bench_open(&b, a->env, a->overrides, a->n_overrides, (int)copies, (uint64_t)a->seed);
   long per_copy = (a->steps + copies - 1) / copies;
   double total = (double)per_copy * copies;
-  double raw_w = 0, raw_c = 0, env_w = 0, env_c = 0;
-  // Both phases start from a reset; the raw one restarts episodes itself.
-  for (int c = 0; !rc && c < b.n_copies; c++)
-    b.cls->reset(b.copies[c], &b.env_rng[c], bench_obs(&b, c), bench_share(&b, c));
-  if (!rc && b.cls->raw_step) rc = bench_phase(&b, (int)a->threads, per_copy, 1, &raw_w, &raw_c);
-  for (int c = 0; !rc && c < b.n_copies; c++)
-    b.cls->reset(b.copies[c], &b.env_rng[c], bench_obs(&b, c), bench_share(&b, c));
-  if (!rc) rc = bench_phase(&b, (int)a->threads, per_copy, 0, &env_w, &env_c);
+  // Alternate the phases, each from a reset, and keep the median of each rate: on a shared
+  // machine a slow spell then hits one repeat of one phase, not the ratio.
+  double raw[16], env[16], raw_cpu[16], env_cpu[16];
+  int R = (int)a->repeat, has_raw = !rc && b.cls->raw_step != NULL;
+  for (int r = 0; !rc && r < R; r++) {
+    double w, c;
+    if (has_raw) {
+      bench_reset_all(&b);
+      if ((rc = bench_phase(&b, (int)a->threads, per_copy, 1, &w, &c))) break;
+      raw[r] = total / w, raw_cpu[r] = total / c;
+    }
+    bench_reset_all(&b);
+    if ((rc = bench_phase(&b, (int)a->threads, per_copy, 0, &w, &c))) break;
+    env[r] = total / w, env_cpu[r] = total / c;
+  }
   if (!rc) {
-    double env_rate = total / env_w, env_cpu = total / env_c;
-    printf("env=%s threads=%ld copies=%ld steps=%.0f ", a->env, a->threads, copies, total);
-    if (b.cls->raw_step) {
-      double raw_rate = total / raw_w, raw_cpu = total / raw_c;
-      printf("raw_steps_per_s=%.0f env_steps_per_s=%.0f ratio=%.3f raw_cpu_steps_per_s=%.0f "
-             "env_cpu_steps_per_s=%.0f cpu_ratio=%.3f ",
-             raw_rate, env_rate, env_rate / raw_rate, raw_cpu, env_cpu, env_cpu / raw_cpu);
+    double env_rate = bench_median(env, R), env_c = bench_median(env_cpu, R);
+    printf("env=%s threads=%ld copies=%ld steps=%.0f repeat=%d ", a->env, a->threads, copies, total,
+           R);
+    if (has_raw) {
+      double raw_rate = bench_median(raw, R), raw_c = bench_median(raw_cpu, R);
+      printf(
+          "raw_steps_per_s=%.0f env_steps_per_s=%.0f ratio=%.3f raw_cpu_steps_per_s=%.0f "
+          "env_cpu_steps_per_s=%.0f cpu_ratio=%.3f ",
+          raw_rate, env_rate, env_rate / raw_rate, raw_c, env_c, env_c / raw_c);
     } else {
-      printf("raw_steps_per_s=na env_steps_per_s=%.0f ratio=na env_cpu_steps_per_s=%.0f ",
-             env_rate, env_cpu);
+      printf("raw_steps_per_s=na env_steps_per_s=%.0f ratio=na env_cpu_steps_per_s=%.0f ", env_rate,
+             env_c);
     }
     printf("base_rss_mib=%.1f peak_rss_mib=%.1f\n", base_rss, bench_rss_mib());
   }
@@ -286,9 +310,10 @@ static int bench_random(const bench_args_t *a) {
       printf("%s,%ld,%ld,%.2f,%.2f,%.2f,%.2f,%.1f,%g\n", a->env, K, a->seed, m[0], sd[0], m[1],
              sd[1], m[2], b.spec.cost_limit);
     } else {
-      printf("env=%s episodes=%ld seed=%ld return_mean=%.2f return_sd=%.2f cost_mean=%.2f "
-             "cost_sd=%.2f length_mean=%.1f cost_limit=%g\n",
-             a->env, K, a->seed, m[0], sd[0], m[1], sd[1], m[2], b.spec.cost_limit);
+      printf(
+          "env=%s episodes=%ld seed=%ld return_mean=%.2f return_sd=%.2f cost_mean=%.2f "
+          "cost_sd=%.2f length_mean=%.1f cost_limit=%g\n",
+          a->env, K, a->seed, m[0], sd[0], m[1], sd[1], m[2], b.spec.cost_limit);
     }
   }
   free(ret);
@@ -300,17 +325,19 @@ static int bench_random(const bench_args_t *a) {
 
 int bench_main(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-    printf("usage: safemarl bench env E [--steps N] [--threads T] [--copies C] [--seed S] "
-           "[key=value...]\n"
-           "       safemarl bench random E [--episodes K] [--seed S] [--csv] [key=value...]\n"
-           "  env:    raw physics vs full env steps per second (N env steps in total, default "
-           "20000; C copies, default T, round-robin on T threads, default 1) and peak RSS\n"
-           "  random: mean and sd of a uniform-random policy's episodic return, cost and "
-           "length over K episodes (default 10)\n"
-           "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
+    printf(
+        "usage: safemarl bench env E [--steps N] [--threads T] [--copies C] [--repeat R] "
+        "[--seed S] [key=value...]\n"
+        "       safemarl bench random E [--episodes K] [--seed S] [--csv] [key=value...]\n"
+        "  env:    raw physics vs full env steps per second (N env steps in total per phase, "
+        "default 20000; C copies, default T, round-robin on T threads, default 1; median of "
+        "R alternating repeats, default 3) and peak RSS\n"
+        "  random: mean and sd of a uniform-random policy's episodic return, cost and "
+        "length over K episodes (default 10)\n"
+        "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
     return argc < 2 ? err_input("command line: bench needs 'env' or 'random'") : 0;
   }
-  bench_args_t a = {.steps = 20000, .threads = 1, .episodes = 10, .seed = 0};
+  bench_args_t a = {.steps = 20000, .threads = 1, .episodes = 10, .seed = 0, .repeat = 3};
   int rc = bench_parse(argc, argv, &a);
   if (rc) return rc;
   if (!strcmp(argv[1], "env")) return bench_env(&a);

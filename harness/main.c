@@ -17,9 +17,15 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: safemarl VERB [options]   (safemarl VERB --help for each verb)\n"
           "  train   --env E --algo A --seed S --steps N --out DIR [key=value...] | --resume DIR\n"
+          "  sweep   SUITE.yaml [-j N] [--out ROOT] [--backend local|slurm] [--dry-run] [--wait]\n"
+          "                                         every run of a suite; skips finished, resumes "
+          "killed\n"
+          "  run-task SUITE.yaml --index I [--out ROOT]   run I of a suite (a Slurm array task)\n"
           "  eval    DIR [--episodes K]             run a saved policy deterministically\n"
           "  bench   env E [--steps N] [--threads T]   raw physics vs full env rate\n"
-          "  report  DIR                            per-cell tables: summary.csv, summary.md\n"
+          "  report  DIR [--baseline A] [--allow-mixed] [--pairs]   summary.csv/.md, pairs.csv\n"
+          "  plot    DIR                            gnuplot figures (PNG + SVG) in DIR/plots/\n"
+          "  regress SUITE.yaml [--perf] [--update]   compare with the reference bands (exit 1)\n"
           "  lp      gridworld --cost-limit D [--frontier D1,D2,...]   exact CMDP optimum\n"
           "  list    envs|algos                     what is registered\n"
           "  version                                build and library versions\n");
@@ -70,12 +76,20 @@ int main(int argc, char **argv) {
     return 0;
   } else if (!strcmp(verb, "train")) {
     rc = train_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "sweep")) {
+    rc = sweep_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "run-task")) {
+    rc = run_task_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "eval")) {
     rc = eval_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "bench")) {
     rc = bench_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "report")) {
     rc = report_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "plot")) {
+    rc = plot_main(argc - 1, argv + 1);
+  } else if (!strcmp(verb, "regress")) {
+    rc = regress_main(argc - 1, argv + 1);
   } else if (!strcmp(verb, "lp")) {
     rc = lp_main(argc - 1, argv + 1);
     if (rc > 0) return rc;  // lp prints its own messages and returns an exit code

@@ -32,28 +32,27 @@ static int run_find_unique_key(const run_config_t *rc, const char *key, char *do
   return found;
 }
 
-static int run_apply_override(run_config_t *rc, const char *assignment) {
+static int run_apply_override(run_config_t *rc, const char *assignment, const char *origin) {
   const char *eq = strchr(assignment, '=');
   if (!eq || eq == assignment)
-    return err_input("command line: bad override '%s': expected key=value", assignment);
+    return err_input("%s: bad override '%s': expected key=value", origin, assignment);
   char key[256];
   size_t klen = (size_t)(eq - assignment);
-  if (klen >= sizeof key) return err_input("command line: override key too long");
+  if (klen >= sizeof key) return err_input("%s: override key too long", origin);
   memcpy(key, assignment, klen);
   key[klen] = 0;
   char dotted[300];
   if (!strchr(key, '.')) {
     int found = run_find_unique_key(rc, key, dotted, sizeof dotted);
     if (found == 0)
-      return err_input("command line: %s: unknown key (see safemarl train --env %s --algo %s "
-                       "--help)",
-                       key, rc->run.env, rc->run.algo);
+      return err_input("%s: %s: unknown key (see safemarl train --env %s --algo %s --help)",
+                       origin, key, rc->run.env, rc->run.algo);
     if (found > 1)
-      return err_input("command line: %s: ambiguous key, write section.%s", key, key);
+      return err_input("%s: %s: ambiguous key, write section.%s", origin, key, key);
   } else {
     snprintf(dotted, sizeof dotted, "%s", key);
   }
-  return cfg_set(rc->secs, 3, dotted, eq + 1, "command line");
+  return cfg_set(rc->secs, 3, dotted, eq + 1, origin);
 }
 
 static int run_lookup_classes(run_config_t *rc, const char *origin) {
@@ -67,8 +66,38 @@ static int run_lookup_classes(run_config_t *rc, const char *origin) {
   return 0;
 }
 
+// Fill run.num_envs / run.rollout_length left at 0 from the algorithm's defaults, so the
+// resolved configuration (config.yaml, its hash) is the same whoever resolves it: train, a
+// suite, report. Episodic algorithms run one whole episode per copy: T = the episode length.
+static int run_resolve_shape(run_config_t *rc) {
+  run_params_t *r = &rc->run;
+  const algo_class_t *ac = rc->algo_class;
+  if (r->num_envs == 0) r->num_envs = ac->default_num_envs > 0 ? ac->default_num_envs : 1;
+  if (ac->episodic_rollouts) {
+    env_spec_t spec;
+    void *shared = NULL;
+    int err = rc->env_class->shared_create(rc->env_params, &spec, &shared);
+    if (err) return err;
+    rc->env_class->shared_destroy(shared);
+    if (r->rollout_length != 0 && r->rollout_length != spec.episode_length)
+      return err_input("run.rollout_length: algo %s collects whole episodes; it must be 0 or "
+                       "the episode length %d, got %d",
+                       ac->name, spec.episode_length, r->rollout_length);
+    r->rollout_length = spec.episode_length;
+  } else if (r->rollout_length == 0) {
+    r->rollout_length = ac->default_rollout_length > 0 ? ac->default_rollout_length : 1000;
+  }
+  return 0;
+}
+
 int run_config_resolve(run_config_t *rc, const char *yaml_path, const char *env,
                        const char *algo, char *const *overrides, int n_overrides) {
+  return run_config_resolve_from(rc, yaml_path, env, algo, overrides, NULL, n_overrides);
+}
+
+int run_config_resolve_from(run_config_t *rc, const char *yaml_path, const char *env,
+                            const char *algo, char *const *overrides,
+                            const char *const *origins, int n_overrides) {
   memset(rc, 0, sizeof *rc);
   cfg_section_t run_sec = {"run", run_param_table,
                            (int)(sizeof run_param_table / sizeof run_param_table[0]), &rc->run};
@@ -108,12 +137,14 @@ int run_config_resolve(run_config_t *rc, const char *yaml_path, const char *env,
   if (yaml_path && (err = cfg_load_yaml(yaml_path, rc->secs, 3))) return err;
   snprintf(rc->run.env, sizeof rc->run.env, "%s", keep_env);
   snprintf(rc->run.algo, sizeof rc->run.algo, "%s", keep_algo);
-  for (int i = 0; i < n_overrides; i++)
-    if ((err = run_apply_override(rc, overrides[i]))) return err;
-  if (strcmp(rc->run.env, keep_env) || strcmp(rc->run.algo, keep_algo))
-    return err_input("command line: run.env / run.algo cannot be overridden with key=value; use "
-                     "--env / --algo");
-  return 0;
+  for (int i = 0; i < n_overrides; i++) {
+    const char *o = origins && origins[i] ? origins[i] : "command line";
+    if ((err = run_apply_override(rc, overrides[i], o))) return err;
+    if (strcmp(rc->run.env, keep_env) || strcmp(rc->run.algo, keep_algo))
+      return err_input("%s: run.env / run.algo cannot be overridden with key=value; use %s", o,
+                       origins ? "the suite's envs / algos lists" : "--env / --algo");
+  }
+  return run_resolve_shape(rc);
 }
 
 void run_config_free(run_config_t *rc) {

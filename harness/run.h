@@ -31,6 +31,11 @@ typedef struct {
 // section only. Returns 0 or ERR_INPUT (message names origin, key and reason).
 int run_config_resolve(run_config_t *rc, const char *yaml_path, const char *env,
                        const char *algo, char *const *overrides, int n_overrides);
+// The same with an origin per override for messages ("suite.yaml: algos[1].overrides"); a
+// NULL origins array or entry means "command line".
+int run_config_resolve_from(run_config_t *rc, const char *yaml_path, const char *env,
+                            const char *algo, char *const *overrides,
+                            const char *const *origins, int n_overrides);
 void run_config_free(run_config_t *rc);
 uint64_t run_config_hash(const run_config_t *rc);
 
@@ -38,4 +43,8 @@ int train_main(int argc, char **argv);
 int eval_main(int argc, char **argv);
 int lp_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
+int sweep_main(int argc, char **argv);     // harness/sweep.c
+int run_task_main(int argc, char **argv);  // harness/sweep.c
+int plot_main(int argc, char **argv);     // harness/plot.c
+int regress_main(int argc, char **argv);  // harness/regress.c
 #endif

@@ -71,29 +71,12 @@ static void path_join(char *out, size_t n, const char *dir, const char *name) {
 
 // ---- setup -----------------------------------------------------------------------------------
 
-static int train_resolve_shape(train_t *tr) {
-  run_params_t *r = &tr->cfg.run;
-  const algo_class_t *ac = tr->cfg.algo_class;
-  if (r->num_envs == 0) r->num_envs = ac->default_num_envs > 0 ? ac->default_num_envs : 1;
-  if (ac->episodic_rollouts) {
-    if (r->rollout_length != 0 && r->rollout_length != tr->spec.episode_length)
-      return err_input("command line: run.rollout_length: algo %s collects whole episodes; it "
-                       "must be 0 or the episode length %d",
-                       ac->name, tr->spec.episode_length);
-    r->rollout_length = tr->spec.episode_length;
-  } else if (r->rollout_length == 0) {
-    r->rollout_length = ac->default_rollout_length > 0 ? ac->default_rollout_length : 1000;
-  }
-  tr->E = r->num_envs;
-  tr->T = r->rollout_length;
-  return 0;
-}
-
 static int train_create(train_t *tr) {
   const env_class_t *ec = tr->cfg.env_class;
   int rc = ec->shared_create(tr->cfg.env_params, &tr->spec, &tr->shared);
   if (rc) return rc;
-  if ((rc = train_resolve_shape(tr))) return rc;
+  tr->E = tr->cfg.run.num_envs;  // resolved by run_config_resolve
+  tr->T = tr->cfg.run.rollout_length;
   tr->A = tr->spec.n_agents;
   tr->obs_dim = tr->spec.max_obs_dim;
   tr->act_dim = tr->spec.discrete ? 1 : tr->spec.max_act_dim;

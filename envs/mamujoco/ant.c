@@ -22,10 +22,10 @@ static int ant_bind(mamj_shared_t *s) {
   // cfrc_ext rows observed with each joint (MAMuJoCo Node.bodies): the hip sees the torso and
   // its leg root, the ankle the leg root, the aux segment and the foot.
   static const char *const bodies[][2] = {
-      {"hip_1", "torso,front_left_leg"},   {"ankle_1", "front_left_leg,aux_1,foot_1"},
-      {"hip_2", "torso,front_right_leg"},  {"ankle_2", "front_right_leg,aux_2,foot_2"},
-      {"hip_3", "torso,back_leg"},         {"ankle_3", "back_leg,aux_3,foot_3"},
-      {"hip_4", "torso,right_back_leg"},   {"ankle_4", "right_back_leg,aux_4,foot_4"}};
+      {"hip_1", "torso,front_left_leg"},  {"ankle_1", "front_left_leg,aux_1,foot_1"},
+      {"hip_2", "torso,front_right_leg"}, {"ankle_2", "front_right_leg,aux_2,foot_2"},
+      {"hip_3", "torso,back_leg"},        {"ankle_3", "back_leg,aux_3,foot_3"},
+      {"hip_4", "torso,right_back_leg"},  {"ankle_4", "right_back_leg,aux_4,foot_4"}};
   s->torso = mamj_body(s, "torso");
   if (s->torso < 0) return ERR_FAIL;
   s->corridor_half_width = 5.0;
@@ -57,8 +57,8 @@ static const mamj_robot_t ant_robot = {
 };
 
 MAMJ_TASK(env_ant_2x4, "ant_2x4",
-          "Safe Ant, 2 agents x 4 actuators, zig-zag corridor walls (cost limit 50)", &ant_robot,
-          0, 2, "hip_1,ankle_1,hip_2,ankle_2|hip_3,ankle_3,hip_4,ankle_4", "released", "50");
+          "Safe Ant, 2 agents x 4 actuators, zig-zag corridor walls (cost limit 50)", &ant_robot, 0,
+          2, "hip_1,ankle_1,hip_2,ankle_2|hip_3,ankle_3,hip_4,ankle_4", "released", "50");
 MAMJ_TASK(env_ant_2x4d, "ant_2x4d",
           "Safe Ant, 2 agents x 4 actuators, diagonal leg pairs (nominal partition by default)",
           &ant_robot, 0, 2, "hip_1,ankle_1,hip_3,ankle_3|hip_2,ankle_2,hip_4,ankle_4", "nominal",
@@ -67,6 +67,6 @@ MAMJ_TASK(env_ant_4x2, "ant_4x2",
           "Safe Ant, 4 agents x 2 actuators (one leg each), corridor walls (cost limit 50)",
           &ant_robot, 0, 4, "hip_1,ankle_1|hip_2,ankle_2|hip_3,ankle_3|hip_4,ankle_4", "released",
           "50");
-MAMJ_TASK(env_ant_8x1, "ant_8x1",
-          "Safe Ant, 8 agents x 1 actuator, corridor walls (cost limit 70)", &ant_robot, 0, 8,
-          "hip_1|ankle_1|hip_2|ankle_2|hip_3|ankle_3|hip_4|ankle_4", "released", "70");
+MAMJ_TASK(env_ant_8x1, "ant_8x1", "Safe Ant, 8 agents x 1 actuator, corridor walls (cost limit 70)",
+          &ant_robot, 0, 8, "hip_1|ankle_1|hip_2|ankle_2|hip_3|ankle_3|hip_4|ankle_4", "released",
+          "70");

@@ -24,10 +24,17 @@
 #include "envs/mamujoco/mamj.h"
 
 static int coupled_bind(mamj_shared_t *s) {
-  static const char *const edges[] = {
-      "bfoot0,bshin0", "bshin0,bthigh0", "bthigh0,fthigh0", "fthigh0,fshin0", "fshin0,ffoot0",
-      "bfoot1,bshin1", "bshin1,bthigh1", "bthigh1,fthigh1", "fthigh1,fshin1", "fshin1,ffoot1",
-      "bthigh0,fthigh0,bthigh1,fthigh1"};
+  static const char *const edges[] = {"bfoot0,bshin0",
+                                      "bshin0,bthigh0",
+                                      "bthigh0,fthigh0",
+                                      "fthigh0,fshin0",
+                                      "fshin0,ffoot0",
+                                      "bfoot1,bshin1",
+                                      "bshin1,bthigh1",
+                                      "bthigh1,fthigh1",
+                                      "fthigh1,fshin1",
+                                      "fshin1,ffoot1",
+                                      "bthigh0,fthigh0,bthigh1,fthigh1"};
   const mjModel *m = s->m;
   s->obstacle_body = mamj_body(s, "obj1");
   s->obstacle_geom = mj_name2id(m, mjOBJ_GEOM, "obj_geom");
@@ -114,18 +121,25 @@ static const mamj_robot_t coupled_robot = {
     .after = coupled_after,
 };
 
-#define COUPLED_LIMIT "15"
+// Cost limit 20 (no published bound). Against the obstacle schedule, a cheetah running at a
+// constant speed pays for the steps it spends in the cost band while overtaking: with
+// HalfCheetah's 9 m band, overtaking at 11 m/s costs 30 (its MAFOCOPS limit; standing still 35);
+// with the 5 m band the same overtake costs 16 with the cheetahs abreast and 21 at the tendon's
+// 2.87 m limit. 20 keeps the same constant-speed overtakes feasible. (Standing still costs 0
+// here: the obstacle never comes back within 5 m of x = 0.)
+#define COUPLED_LIMIT "20"
 MAMJ_TASK(env_coupled_halfcheetah_2x6, "coupled_halfcheetah_2x6",
-          "Safe Coupled HalfCheetah, one agent per cheetah (p1p), obstacle within 5 m",
+          "Safe Coupled HalfCheetah, one agent per cheetah (p1p), obstacle (cost limit 20)",
           &coupled_robot, 0, 2,
           "bfoot0,bshin0,bthigh0,ffoot0,fshin0,fthigh0|bfoot1,bshin1,bthigh1,ffoot1,fshin1,fthigh1",
           "released", COUPLED_LIMIT);
 MAMJ_TASK(env_coupled_halfcheetah_6x2, "coupled_halfcheetah_6x2",
-          "Safe Coupled HalfCheetah, 6 agents x 2 actuators, obstacle within 5 m", &coupled_robot,
-          0, 6, "bfoot0,bshin0|bthigh0,ffoot0|fshin0,fthigh0|bfoot1,bshin1|bthigh1,ffoot1|fshin1,fthigh1",
+          "Safe Coupled HalfCheetah, 6 agents x 2 actuators, obstacle (cost limit 20)",
+          &coupled_robot, 0, 6,
+          "bfoot0,bshin0|bthigh0,ffoot0|fshin0,fthigh0|bfoot1,bshin1|bthigh1,ffoot1|fshin1,fthigh1",
           "released", COUPLED_LIMIT);
 MAMJ_TASK(env_coupled_halfcheetah_12x1, "coupled_halfcheetah_12x1",
-          "Safe Coupled HalfCheetah, 12 agents x 1 actuator, obstacle within 5 m", &coupled_robot,
-          0, 12,
+          "Safe Coupled HalfCheetah, 12 agents x 1 actuator, obstacle (cost limit 20)",
+          &coupled_robot, 0, 12,
           "bfoot0|bshin0|bthigh0|ffoot0|fshin0|fthigh0|bfoot1|bshin1|bthigh1|ffoot1|fshin1|fthigh1",
           "released", COUPLED_LIMIT);

@@ -6,8 +6,9 @@
 //   and mapped onto the actuator ctrlrange. The control cost still uses the raw, unclipped
 //   actions, as released (§1.1).
 // * Model files are read from one absolute directory and never written (§7 item 13).
-// * MuJoCo warnings raised during a step are counted into the last info slot, so a run can see
-//   them (mjData keeps the counters; nothing is printed).
+// * MuJoCo warnings raised during a step are counted into the last info slot ("mj_warnings"), so
+//   a run can see them. (MuJoCo's own process-wide handler still prints the first warning of
+//   each kind per mjData; it is left alone, as it belongs to the whole process.)
 #include "envs/mamujoco/mamj.h"
 
 #include <math.h>
@@ -49,11 +50,6 @@ static int mamj_joint(const mamj_shared_t *s, const char *name) {
 int mamj_joint_qpos(const mamj_shared_t *s, const char *name) {
   int j = mamj_joint(s, name);
   return j < 0 ? -1 : s->m->jnt_qposadr[j];
-}
-
-int mamj_joint_dof(const mamj_shared_t *s, const char *name) {
-  int j = mamj_joint(s, name);
-  return j < 0 ? -1 : s->m->jnt_dofadr[j];
 }
 
 int mamj_node_bodies(mamj_shared_t *s, const char *node, const char *bodies) {
@@ -237,9 +233,8 @@ static int mamj_build_partition(mamj_shared_t *s, int released) {
 static int mamj_build_obsk(mamj_shared_t *s) {
   const mjModel *m = s->m;
   const part_graph_t *g = &s->graph;
-  int cap = 0;
-  // Upper bound: every node with every category at every level, plus features.
-  cap = s->spec.n_agents * (g->n_nodes * (2 + 3 + 2) + s->robot->n_features);
+  // Upper bound: every node with every category (cfrc up to 3 bodies, tendon 2), plus features.
+  int cap = s->spec.n_agents * (g->n_nodes * (2 + 3 + 2) + s->robot->n_features);
   s->items = err_calloc((size_t)cap, sizeof *s->items);
   if (!s->items) return ERR_FAIL;
   int n_items = 0;
@@ -373,8 +368,8 @@ int mamj_create(void *shared, void **env) {
   if (!e) return ERR_FAIL;
   e->s = s;
   e->d = mj_makeData(s->m);
-  int scratch = s->spec.max_obs_dim > s->robot->n_features ? s->spec.max_obs_dim
-                                                           : s->robot->n_features;
+  // Scratch holds one agent's global observation or the state (share_obs).
+  int scratch = s->state_dim + s->spec.n_agents;
   e->act = err_calloc((size_t)s->m->nu, sizeof *e->act);
   e->state = err_calloc((size_t)s->state_dim, sizeof *e->state);
   e->scratch = err_calloc((size_t)scratch, sizeof *e->scratch);
@@ -552,8 +547,14 @@ void mamj_save_state(void *env, void *dst) {
   const mamj_env_t *e = env;
   const mjModel *m = e->s->m;
   const mjData *d = e->d;
-  uint32_t head[8] = {MAMJ_STATE_MAGIC, MAMJ_STATE_VERSION, (uint32_t)m->nq, (uint32_t)m->nv,
-                      (uint32_t)m->na, (uint32_t)e->steps, 0, 0};
+  uint32_t head[8] = {MAMJ_STATE_MAGIC,
+                      MAMJ_STATE_VERSION,
+                      (uint32_t)m->nq,
+                      (uint32_t)m->nv,
+                      (uint32_t)m->na,
+                      (uint32_t)e->steps,
+                      0,
+                      0};
   unsigned char *p = dst;
   memcpy(p, head, sizeof head);
   p += MAMJ_STATE_HEADER;

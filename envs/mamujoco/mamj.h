@@ -42,7 +42,7 @@ typedef struct mamj_env mamj_env_t;
 typedef struct mamj_robot {
   const char *model;  // file name in the model directory; "%d" takes the segment count
   int frame_skip;
-  int n_features;      // safety features appended to obsk observations
+  int n_features;           // safety features appended to obsk observations
   int cats_near, cats_far;  // obsk categories at hop 0 and at hops >= 1
   int n_info;
   const char *info_names[ENV_MAX_INFO];  // the last is always "mj_warnings" (filled by mamj)
@@ -65,14 +65,20 @@ typedef struct mamj_robot {
 typedef struct {
   const char *name;  // task name, as on the command line
   const mamj_robot_t *robot;
-  int n_segments;     // ManyAgent Ant: segments (selects the model); 0 otherwise
+  int n_segments;  // ManyAgent Ant: segments (selects the model); 0 otherwise
   int n_agents;
   const char *nominal;  // nominal groups "j1,j2|j3,j4" (MAMuJoCo parts); NULL: equal slices
 } mamj_task_t;
 
 // One item of an obsk observation.
-enum { MAMJ_ITEM_QPOS, MAMJ_ITEM_QVEL, MAMJ_ITEM_CFRC, MAMJ_ITEM_TENLEN, MAMJ_ITEM_TENVEL,
-       MAMJ_ITEM_FEATURE };
+enum {
+  MAMJ_ITEM_QPOS,
+  MAMJ_ITEM_QVEL,
+  MAMJ_ITEM_CFRC,
+  MAMJ_ITEM_TENLEN,
+  MAMJ_ITEM_TENVEL,
+  MAMJ_ITEM_FEATURE
+};
 typedef struct {
   int kind, index;  // index: qpos/dof address, body id (6 values), tendon id, feature number
 } mamj_item_t;
@@ -92,7 +98,7 @@ struct mamj_shared {
   mamj_item_t *items;
   int node_body[PART_MAX_NODES][3], node_nbody[PART_MAX_NODES], node_tendon[PART_MAX_NODES];
   // Ids the robots use (set by bind; unused ones stay -1).
-  int torso;                 // body whose xpos drives reward and cost (Ant torso, torso_0)
+  int torso;  // body whose xpos drives reward and cost (Ant torso, torso_0)
   int obstacle_body, obstacle_geom, obstacle_act;
   int n_cheetahs;
   int rootx[2];              // qpos address of each cheetah's rootx (its dof address too)
@@ -108,7 +114,7 @@ struct mamj_env {
   double prev_x[2];  // reward's "x before" (Ant: torso xpos left by the last step, as released)
   double *act;       // [nu] raw agent actions by actuator (the control cost uses them unclipped)
   double *state;     // [state_dim]
-  double *scratch;   // [max(max_obs_dim, n_features)]
+  double *scratch;   // [state_dim + n_agents]
   int warnings;      // MuJoCo warnings raised so far this episode (mjData.warning totals)
 };
 
@@ -137,7 +143,6 @@ int mamj_warning_total(const mjData *d);
 int mamj_build_nodes(mamj_shared_t *s);
 int mamj_body(const mamj_shared_t *s, const char *name);  // id or -1 (message recorded)
 int mamj_joint_qpos(const mamj_shared_t *s, const char *name);
-int mamj_joint_dof(const mamj_shared_t *s, const char *name);
 // Node bodies for the cfrc_ext category: "torso,front_left_leg".
 int mamj_node_bodies(mamj_shared_t *s, const char *node, const char *bodies);
 // Corridor of the Ant tasks (envs-safe-mamujoco.md §2.4): zig-zag centre line y_c(x).
@@ -155,25 +160,22 @@ double mamj_obstacle_control(double t);
 double mamj_obstacle_vx(const mamj_env_t *e);                 // obstacle x velocity (world)
 double mamj_obstacle_dist(const mamj_env_t *e, int cheetah);  // obstacle x - that rootx
 
+// clang-format off
 // Parameter rows every task shares; only the defaults of partition and cost_limit differ.
-#define MAMJ_PARAM_ROWS(partition_default, cost_limit_default)                                  \
-  {"partition", CFG_STRING, offsetof(mamj_params_t, partition), partition_default,              \
-   "actuators per agent: released = contiguous slices (the published curves), nominal = "       \
-   "MAMuJoCo joint groups",                                                                     \
-   "released|nominal", 0, -1},                                                                  \
-      {"obs", CFG_STRING, offsetof(mamj_params_t, obs), "global",                               \
-       "observation: global = robot state + one-hot id (released), obsk = k-nearest joints + "  \
-       "safety features",                                                                       \
-       "global|obsk", 0, -1},                                                                   \
-      {"obs_k", CFG_INT, offsetof(mamj_params_t, obs_k), "1",                                   \
-       "obsk: joint-graph hops observed (Safe MAMuJoCo's agent_obsk)", NULL, 0, 16},            \
-      {"obs_standardise", CFG_BOOL, offsetof(mamj_params_t, obs_standardise), "true",           \
-       "global: z-score each agent's observation vector across its elements (as released)",     \
-       NULL, 0, -1},                                                                            \
-  {                                                                                             \
-    "cost_limit", CFG_FLOAT, offsetof(mamj_params_t, cost_limit), cost_limit_default,           \
-        "default limit on the episodic team cost", NULL, 0.0, 1000.0                            \
-  }
+#define MAMJ_PARAM_ROWS(partition_default, cost_limit_default)                                 \
+  {"partition", CFG_STRING, offsetof(mamj_params_t, partition), partition_default,             \
+   "actuators per agent: released = contiguous slices (the published curves), nominal = "      \
+   "MAMuJoCo joint groups", "released|nominal", 0, -1},                                        \
+  {"obs", CFG_STRING, offsetof(mamj_params_t, obs), "global",                                  \
+   "observation: global = robot state + one-hot id (released), obsk = k-nearest joints + "     \
+   "safety features", "global|obsk", 0, -1},                                                   \
+  {"obs_k", CFG_INT, offsetof(mamj_params_t, obs_k), "1",                                      \
+   "obsk: joint-graph hops observed (Safe MAMuJoCo's agent_obsk)", NULL, 0, 16},               \
+  {"obs_standardise", CFG_BOOL, offsetof(mamj_params_t, obs_standardise), "true",              \
+   "global: z-score each agent's observation vector across its elements (as released)",        \
+   NULL, 0, -1},                                                                               \
+  {"cost_limit", CFG_FLOAT, offsetof(mamj_params_t, cost_limit), cost_limit_default,           \
+   "default limit on the episodic team cost", NULL, 0.0, 1000.0}
 
 // Declares task `sym##_task` and the env class `sym` (add `&sym` to envs/registry.c).
 #define MAMJ_TASK(sym, name_, summary_, robot_, segments_, agents_, nominal_, partition_default,  \
@@ -201,4 +203,5 @@ double mamj_obstacle_dist(const mamj_env_t *e, int cheetah);  // obstacle x - th
       .load_state = mamj_load_state,                                                             \
       .raw_step = mamj_raw_step,                                                                 \
   }
+// clang-format on
 #endif

@@ -27,8 +27,8 @@ static int part_token(const char **s, char *buf, size_t n) {
 }
 
 int part_add_edge(part_graph_t *g, const char *labels) {
-  if (g->n_edges >= PART_MAX_EDGES) return err_fail("partition: more than %d hyperedges",
-                                                     PART_MAX_EDGES);
+  if (g->n_edges >= PART_MAX_EDGES)
+    return err_fail("partition: more than %d hyperedges", PART_MAX_EDGES);
   uint64_t mask = 0;
   char tok[PART_LABEL_MAX];
   for (const char *s = labels; part_token(&s, tok, sizeof tok);) {
@@ -78,7 +78,8 @@ int part_check(const part_graph_t *g, const part_t *p) {
     if (p->n_nodes[a] < 1) return err_fail("partition: agent %d drives no actuator", a);
     for (int i = 0; i < p->n_nodes[a]; i++) {
       int n = p->nodes[a][i];
-      if (n < 0 || n >= g->n_nodes) return err_fail("partition: agent %d slot %d out of range", a, i);
+      if (n < 0 || n >= g->n_nodes)
+        return err_fail("partition: agent %d slot %d out of range", a, i);
       count[n]++;
       total++;
     }
@@ -86,8 +87,8 @@ int part_check(const part_graph_t *g, const part_t *p) {
   for (int n = 0; n < g->n_nodes; n++)
     if (count[n] != 1)
       return err_fail("partition: actuator %d (%s) driven by %d agents", n, g->labels[n], count[n]);
-  return total == g->n_nodes ? ERR_OK : err_fail("partition: %d slots for %d actuators", total,
-                                                 g->n_nodes);
+  return total == g->n_nodes ? ERR_OK
+                             : err_fail("partition: %d slots for %d actuators", total, g->n_nodes);
 }
 
 static uint64_t part_agent_mask(const part_t *p, int a) {

@@ -25,7 +25,7 @@ typedef struct {
 
 typedef struct {
   int n_agents;
-  int n_nodes[ENV_MAX_AGENTS];                // action dimension of each agent
+  int n_nodes[ENV_MAX_AGENTS];                   // action dimension of each agent
   int8_t nodes[ENV_MAX_AGENTS][PART_MAX_NODES];  // agent slot -> node (actuator index)
 } part_t;
 

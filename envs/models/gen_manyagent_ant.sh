@@ -23,11 +23,16 @@ cat <<HEAD
   Walls: the released b1/b2 boxes (half 20 x 0.01 x 0.7 at y = +-4.5, yaw +30 deg), as static
   world geoms at resting height instead of ~1 microgram free bodies.
   Spawn: torso_0 at x = $x0 (the released file has 0 for every N; see gen_manyagent_ant.sh).
+  <size>: 12 contacts, 50 constraint rows and 4,000 stack words per segment. Random play peaks at
+  29 contacts / 128 rows (6 segments) and 57 / 244 (8 segments, falling over); the robot sunk
+  flat into the floor would make 82 / 340 and 110 / 456, beyond njmax: MuJoCo then drops rows
+  with a warning (never fatal), and even that state needs only 5,714 / 8,326 stack words.
+  (njmax drives memory: each mjData holds an njmax x njmax matrix.)
 -->
 <mujoco model="safemarl_manyagent_ant_$n">
   <compiler angle="degree" coordinate="local" inertiafromgeom="true"/>
   <option integrator="RK4" timestep="0.005"/>
-  <size njmax="$((60 * n))" nconmax="$((12 * n))" nstack="$((20000 * n))"/>
+  <size njmax="$((50 * n))" nconmax="$((12 * n))" nstack="$((4000 * n))"/>
   <default>
     <joint armature="1" damping="1" limited="true"/>
     <geom conaffinity="0" condim="3" density="5.0" friction="1 0.5 0.5" margin="0.01"

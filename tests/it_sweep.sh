@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# it_sweep: the local sweep backend end to end.
+#  - A sweep killed with SIGKILL mid-run (the sweep and its runs at once, then the sweep process
+#    alone, whose runs must die with it) and re-run ends with the same progress.csv,
+#    config.yaml and checkpoint.bin in every run directory as an uninterrupted sweep.
+#  - Re-running a finished sweep skips every run and touches no file; run-task on a finished
+#    run is a no-op.
+#  - A failing run does not stop the sweep: a top-level override run.rollout_length=100, meant
+#    for the step-based ppo_lag, makes gridworld_lagrangian (whole-episode rollouts) refuse to
+#    start (train exits 2); a run directory blocked by a regular file cannot be created. Both
+#    are marked failed with their reason, the other runs finish, the sweep exits 1, and a
+#    re-run retries only the failed runs.
+#  - Malformed suites and bad arguments: exit 2, one stderr line, nothing created.
+#  - Run order and directory names (--dry-run) as harness/suite.h documents, for the committed
+#    suites too.
+# The kill point is a random number of progress rows; set IT_SEED to replay a failing draw.
+# Usage: bash tests/it_sweep.sh PATH/TO/safemarl SCRATCH_DIR
+set -euo pipefail
+
+if (($# != 2)); then
+  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
+  exit 2
+fi
+SAFEMARL=$(realpath "$1")
+WORK=$2
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+rm -rf "$WORK"
+mkdir -p "$WORK"
+WORK=$(realpath "$WORK")
+cd "$WORK"
+IT_SEED=${IT_SEED:-$(((RANDOM << 15) | RANDOM))}
+RANDOM=$IT_SEED
+echo "it_sweep: IT_SEED=$IT_SEED"
+
+fail() {
+  echo "it_sweep: FAIL: $* (IT_SEED=$IT_SEED)" >&2
+  exit 1
+}
+PROBLEMS=0
+problem() {
+  echo "it_sweep: FAIL: $* (IT_SEED=$IT_SEED)" >&2
+  PROBLEMS=$((PROBLEMS + 1))
+}
+
+# Sum of progress rows over the run directories under DIR.
+rows_under() {
+  local n=0 f c
+  while IFS= read -r f; do
+    c=$(wc -l <"$f")
+    ((c > 0)) && n=$((n + c - 1))
+  done < <(find "$1" -name progress.csv 2>/dev/null)
+  echo "$n"
+}
+snapshot() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k 2); }
+
+# compare_sweeps A B WHAT: the deterministic files of every run of B equal A's.
+compare_sweeps() {
+  local a=$1 b=$2 what=$3 n=0 d f
+  while IFS= read -r d; do
+    d=${d#"$a"/}
+    for f in progress.csv config.yaml checkpoint.bin done.txt; do
+      [[ -f $b/$d/$f ]] || { problem "$what: $b/$d/$f missing"; continue; }
+      cmp -s "$a/$d/$f" "$b/$d/$f" || problem "$what: $b/$d/$f differs from $a/$d/$f"
+    done
+    n=$((n + 1))
+  done < <(find "$a" -name config.yaml -printf '%h\n' | sort)
+  ((n > 0)) || problem "$what: no run directories under $a"
+}
+
+# ---- a small suite: 2 algorithms x 2 seeds, 30-40 updates each, checkpoint every 3 -----------
+cat >small.yaml <<'EOF'
+name: small
+seeds: [0, 1]
+overrides: {run.num_envs: 2, run.rollout_length: 100, run.checkpoint_every: 3}
+envs: [gridworld]
+algos:
+  - {name: ppo_lag, steps: 8000, overrides: {algo.epochs: 10}}
+  - {name: cpo, steps: 6000, overrides: {algo.critic_iters: 40}}
+EOF
+
+t0=$SECONDS
+"$SAFEMARL" sweep small.yaml -j 2 --out A >A.out 2>A.err ||
+  fail "sweep A exited $?: $(tail -n 3 A.err)"
+grep -q '^sweep small: 4 runs: 4 done, 0 failed, 0 skipped' A.out ||
+  problem "sweep A summary: $(cat A.out)"
+total=$(rows_under A)
+echo "it_sweep: uninterrupted sweep: 4 runs, $total updates, $((SECONDS - t0)) s"
+
+# ---- kill -9 of the sweep and its runs, then of the sweep alone --------------------------------
+# kill_sweep WHO K: start the sweep into B in its own process group; once B holds K progress rows
+# SIGKILL either the whole group (WHO=group) or the sweep process alone (WHO=parent).
+kill_sweep() {
+  local who=$1 k=$2 pid pgid st=0
+  setsid "$SAFEMARL" sweep small.yaml -j 2 --out B >>B.out 2>>B.err &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null && (($(rows_under B) < k)); do sleep 0.005; done
+  pgid=$(ps -o pgid= "$pid" | tr -d ' ')
+  if [[ $who == group ]]; then
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  else
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  { wait "$pid"; } 2>/dev/null || st=$?
+  ((st == 137)) || fail "the sweep exited with status $st before the kill at $k rows"
+  # Its runs are gone too (PDEATHSIG takes them down when only the sweep was killed).
+  local left=""
+  for _ in $(seq 50); do
+    left=$(pgrep -g "$pgid" || true)
+    [[ -z $left ]] && break
+    sleep 0.1
+  done
+  [[ -z $left ]] ||
+    fail "processes of the killed sweep still run: $(ps -o pid,args -p "${left//$'\n'/,}")"
+}
+
+k1=$((total / 5 + RANDOM % (total * 3 / 10)))
+kill_sweep group "$k1"
+at1=$(rows_under B)
+partial=$(find B -name config.yaml -printf '%h\n' |
+  while read -r d; do [[ -f $d/done.txt ]] || echo "$d"; done)
+[[ -n $partial ]] || fail "no run was left unfinished by the kill at $at1 rows"
+k2=$((at1 + 2 + RANDOM % 8))
+((k2 < total - 2)) || k2=$((total - 3))
+kill_sweep parent "$k2"
+at2=$(rows_under B)
+"$SAFEMARL" sweep small.yaml -j 2 --out B >B2.out 2>B2.err ||
+  fail "re-run of the killed sweep exited $?: $(tail -n 3 B2.err)"
+compare_sweeps A B "sweep killed at $at1 and $at2 of $total rows, then re-run"
+grep -qE '^sweep small: 4 runs: [0-9]+ done, 0 failed, [0-9]+ skipped' B2.out ||
+  problem "re-run summary: $(cat B2.out)"
+sessions=$(cat B/small/gridworld/*/seed*/meta.yaml | grep -c '^ *- {session: ')
+((sessions > 4)) || problem "meta.yaml files record $sessions sessions; the kills resumed nothing"
+echo "it_sweep: kill -9 of the sweep at $at1 rows (group) and $at2 rows (parent only)" \
+  "of $total: re-run identical"
+
+# ---- a finished sweep: everything skipped, nothing touched --------------------------------------
+before=$(snapshot A)
+"$SAFEMARL" sweep small.yaml -j 2 --out A >A2.out 2>A2.err ||
+  problem "re-run of a finished sweep exited $?"
+grep -q '^sweep small: 4 runs: 0 done, 0 failed, 4 skipped' A2.out ||
+  problem "finished re-run: $(cat A2.out)"
+"$SAFEMARL" run-task small.yaml --index 1 --out A >rt.out 2>rt.err ||
+  problem "run-task on a finished run exited $?"
+grep -q 'already complete' rt.err || problem "run-task on a finished run said: $(cat rt.err)"
+[[ $(snapshot A) == "$before" ]] || problem "re-running a finished sweep changed files"
+"$SAFEMARL" sweep small.yaml --out A --dry-run >dry.out
+[[ $(awk '{print $2}' dry.out | sort -u) == finished ]] ||
+  problem "dry run of a finished sweep: $(cat dry.out)"
+
+# ---- failing runs do not stop the sweep -------------------------------------------------------
+cat >failing.yaml <<'EOF'
+name: failing
+seeds: [0, 1]
+overrides: {run.num_envs: 2, run.rollout_length: 100}
+envs: [gridworld]
+algos:
+  - {name: gridworld_lagrangian, steps: 2000}
+  - {name: ppo_lag, steps: 1000, overrides: {algo.epochs: 2}}
+EOF
+mkdir -p F/failing/gridworld/ppo_lag
+echo "in the way" >F/failing/gridworld/ppo_lag/seed1
+rc=0
+"$SAFEMARL" sweep failing.yaml -j 1 --out F >F.out 2>F.err || rc=$?
+((rc == 1)) || problem "a sweep with failing runs exited $rc, expected 1"
+grep -q '^sweep failing: 4 runs: 1 done, 3 failed, 0 skipped' F.out ||
+  problem "failing summary: $(cat F.out)"
+[[ $(tail -n 1 F.err) == "safemarl sweep: 3 of 4 runs failed (failed.txt in each says why)" ]] ||
+  problem "last stderr line: $(tail -n 1 F.err)"
+for s in 0 1; do
+  f=F/failing/gridworld/gridworld_lagrangian/seed$s/failed.txt
+  [[ -f $f ]] || { problem "$f missing"; continue; }
+  [[ $(head -n 1 "$f") == "exit status 2" ]] || problem "$f line 1: $(head -n 1 "$f")"
+  grep -q 'collects whole episodes' "$f" || problem "$f gives no reason: $(cat "$f")"
+  [[ ! -f ${f%/*}/config.yaml ]] || problem "a refused run left config.yaml in ${f%/*}"
+  [[ -s ${f%/*}/stderr.log ]] || problem "${f%/*}/stderr.log is empty"
+done
+[[ -f F/failing/gridworld/ppo_lag/seed0/done.txt ]] ||
+  problem "the good run after the failures did not finish"
+grep -q 'failed: gridworld/ppo_lag/seed1: .*Not a directory' F.out ||
+  problem "the blocked directory is not reported: $(cat F.out)"
+# A re-run retries the failed runs only.
+rc=0
+"$SAFEMARL" sweep failing.yaml -j 2 --out F >F2.out 2>F2.err || rc=$?
+((rc == 1)) || problem "re-run of the failing sweep exited $rc"
+grep -q '^sweep failing: 4 runs: 0 done, 3 failed, 1 skipped' F2.out ||
+  problem "failing re-run: $(cat F2.out)"
+echo "it_sweep: failing runs marked, the sweep went on"
+
+# ---- bad input: exit 2, one line, nothing created ----------------------------------------------
+# bad NAME PATTERN ARGS...
+bad() {
+  local name=$1 pattern=$2 rc=0
+  shift 2
+  rm -rf N
+  "$SAFEMARL" "$@" >bad.out 2>bad.err </dev/null || rc=$?
+  ((rc == 2)) || problem "[$name] exit code $rc, expected 2: $(cat bad.err)"
+  (($(wc -l <bad.err) == 1)) || problem "[$name] stderr is not one line: $(cat bad.err)"
+  grep -qE -- "$pattern" bad.err || problem "[$name] stderr lacks /$pattern/: $(cat bad.err)"
+  [[ ! -e N ]] || problem "[$name] created the output root"
+}
+suite() { # NAME TEXT: write NAME.yaml
+  printf '%s\n' "$2" >"$1.yaml"
+}
+suite syntax 'seeds: [0, 1
+envs: [gridworld]'
+suite topkey $'seeds: 1\nenvs: [gridworld]\nalgos: [cpo]\ncolor: red'
+suite env $'seeds: 1\nenvs: [gridwrld]\nalgos: [cpo]'
+suite ovkey $'seeds: 1\nenvs: [gridworld]\nalgos: [{name: cpo, overrides: {algo.dleta: 0.1}}]'
+suite type $'seeds: 1\nenvs: [{name: gridworld, cost_limit: [0.1]}]\nalgos: [cpo]'
+suite empty $'seeds: 1\nenvs: []\nalgos: [cpo]'
+suite emptygrid $'seeds: 1\nenvs: [gridworld]\nalgos: [cpo]\ngrid: {algo.delta: []}'
+bad yaml-syntax 'syntax\.yaml: not valid YAML' sweep syntax.yaml --out N
+bad unknown-top-level-key 'topkey\.yaml: color: unknown key' sweep topkey.yaml --out N
+bad unknown-env "env\.yaml: envs\[0\]\.name: unknown env 'gridwrld'" sweep env.yaml --out N
+bad unknown-override-key 'ovkey\.yaml: algos\[0\]\.overrides: algo\.dleta: unknown key' \
+  sweep ovkey.yaml --out N
+bad wrong-type 'type\.yaml: envs\[0\]\.cost_limit: expected a single value, got a list' \
+  sweep type.yaml --out N
+bad empty-list 'empty\.yaml: envs: empty list' sweep empty.yaml --out N
+bad empty-grid-list 'emptygrid\.yaml: grid\.algo\.delta: empty list' sweep emptygrid.yaml --out N
+bad missing-suite 'nosuch\.yaml' sweep nosuch.yaml --out N
+bad slurm-bad-suite 'env\.yaml: envs\[0\]' sweep env.yaml --backend slurm --dry-run --out N
+bad run-task-bad-suite 'ovkey\.yaml' run-task ovkey.yaml --index 0 --out N
+bad jobs-zero '-j' sweep small.yaml -j 0 --out N
+bad bad-backend 'backend' sweep small.yaml --backend pbs --out N
+bad wait-local '--wait' sweep small.yaml --wait --out N
+bad no-suite 'suite file' sweep --out N
+bad index-range 'index 4.*4 runs' run-task small.yaml --index 4 --out N
+bad index-missing '--index' run-task small.yaml --out N
+
+# ---- order and names ----------------------------------------------------------------------------
+cat >grid.yaml <<'EOF'
+name: g
+seeds: [2, 7]
+envs: [gridworld, {name: gridworld, label: onehot, overrides: {env.obs: onehot}}]
+algos: [cpo]
+grid: {algo.delta: [0.01, 0.02], algo.lam: [0.9, 0.95]}
+EOF
+"$SAFEMARL" sweep grid.yaml --dry-run --out N >order.txt
+[[ ! -e N ]] || problem "--dry-run created the output root"
+want="0 new N/g/gridworld/cpo/delta=0.01,lam=0.9/seed2
+1 new N/g/gridworld/cpo/delta=0.01,lam=0.9/seed7
+2 new N/g/gridworld/cpo/delta=0.01,lam=0.95/seed2
+3 new N/g/gridworld/cpo/delta=0.01,lam=0.95/seed7
+4 new N/g/gridworld/cpo/delta=0.02,lam=0.9/seed2"
+[[ $(head -n 5 order.txt) == "$want" ]] || problem "run order:"$'\n'"$(head -n 5 order.txt)"
+[[ $(sed -n 9p order.txt) == "8 new N/g/onehot/cpo/delta=0.01,lam=0.9/seed2" ]] ||
+  problem "run 8: $(sed -n 9p order.txt)"
+(($(wc -l <order.txt) == 16)) || problem "grid suite has $(wc -l <order.txt) runs, expected 16"
+"$SAFEMARL" sweep "$ROOT/benchmarks/quick.yaml" --dry-run --out N >quick.txt ||
+  problem "benchmarks/quick.yaml does not load"
+(($(wc -l <quick.txt) == 9)) || problem "quick.yaml has $(wc -l <quick.txt) runs, expected 9"
+grep -qx '3 new N/quick/gridworld/cpo/seed0' quick.txt ||
+  problem "quick.yaml run 3: $(sed -n 4p quick.txt)"
+"$SAFEMARL" sweep "$ROOT/benchmarks/gridworld.yaml" --dry-run --out N >gw.txt ||
+  problem "benchmarks/gridworld.yaml does not load"
+(($(wc -l <gw.txt) == 27)) || problem "gridworld.yaml has $(wc -l <gw.txt) runs, expected 27"
+grep -qx '26 new N/gridworld/gridworld/ppo_lag/cost_limit=0.1/seed2' gw.txt ||
+  problem "gridworld.yaml run 26: $(tail -n 1 gw.txt)"
+
+if ((PROBLEMS > 0)); then
+  echo "it_sweep: $PROBLEMS problem(s) (IT_SEED=$IT_SEED)" >&2
+  exit 1
+fi
+echo "it_sweep: PASS ($((SECONDS - t0)) s)"
