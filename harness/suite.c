@@ -471,8 +471,10 @@ static int suite_expand_one(const suite_parse_t *p, const suite_t *s, suite_run_
   return 0;
 }
 
-// Resolve with per-override origins; record the budget and the hash.
-static int suite_validate(suite_run_t *r, char origins[][SUITE_ORIGIN]) {
+// Resolve with per-override origins; record the budget and the hash. A message that does not
+// name the suite file (a check of the whole configuration, such as the rollout shape) gets the
+// file and the run prefixed.
+static int suite_validate(const suite_parse_t *p, suite_run_t *r, char origins[][SUITE_ORIGIN]) {
   const char *orig[SUITE_MAX_OVERRIDES];
   char *ov[SUITE_MAX_OVERRIDES];
   for (int i = 0; i < r->n_overrides; i++) {
@@ -487,6 +489,12 @@ static int suite_validate(suite_run_t *r, char origins[][SUITE_ORIGIN]) {
     r->config_hash = run_config_hash(&rc);
   }
   run_config_free(&rc);
+  size_t n = strlen(p->y.file);
+  if (err == ERR_INPUT && strncmp(err_message(), p->y.file, n) != 0) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", err_message());
+    err_input("%s: run %s: %s", p->y.file, r->name, msg);
+  }
   return err;
 }
 
@@ -510,7 +518,7 @@ static int suite_expand(const suite_parse_t *p, suite_t *s) {
       for (long long g = 0; g < points; g++)
         for (int k = 0; k < p->n_seeds; k++, i++) {
           if ((rc = suite_expand_one(p, s, &s->runs[i], e, a, g, k, origins))) return rc;
-          if ((rc = suite_validate(&s->runs[i], origins))) return rc;
+          if ((rc = suite_validate(p, &s->runs[i], origins))) return rc;
         }
   return 0;
 }

@@ -142,9 +142,8 @@ static void sweep_remove(const char *dir, const char *name) {
 
 // ---- run-task: one run --------------------------------------------------------------------------
 
-// DIR/config.yaml must be the configuration the suite gives run i (the same file the run would
-// write), except run.num_envs / run.rollout_length, which train fills in when the suite leaves
-// them at 0 (the algorithm's default). Names the first differing line otherwise.
+// DIR/config.yaml must be the configuration the suite gives run i (the file the run would
+// write). Names the first differing line otherwise.
 static int sweep_check_existing(const suite_t *s, int i) {
   const suite_run_t *r = &s->runs[i];
   char path[SUITE_PATH + 32];
@@ -157,8 +156,6 @@ static int sweep_check_existing(const suite_t *s, int i) {
     run_config_free(&want);
     return rc;
   }
-  if (want.run.num_envs == 0) want.run.num_envs = have.run.num_envs;
-  if (want.run.rollout_length == 0) want.run.rollout_length = have.run.rollout_length;
   char *a = cfg_to_yaml(want.secs, 3), *b = cfg_to_yaml(have.secs, 3);
   if (!a || !b) {
     rc = err_fail("out of memory");

@@ -5,11 +5,11 @@
 #    config.yaml and checkpoint.bin in every run directory as an uninterrupted sweep.
 #  - Re-running a finished sweep skips every run and touches no file; run-task on a finished
 #    run is a no-op.
-#  - A failing run does not stop the sweep: a top-level override run.rollout_length=100, meant
-#    for the step-based ppo_lag, makes gridworld_lagrangian (whole-episode rollouts) refuse to
-#    start (train exits 2); a run directory blocked by a regular file cannot be created. Both
-#    are marked failed with their reason, the other runs finish, the sweep exits 1, and a
-#    re-run retries only the failed runs.
+#  - A failing run does not stop the sweep. Two real failures: a run directory blocked by a
+#    regular file (the sweep cannot create it, no process starts) and a run whose checkpoint.bin
+#    was damaged on disk (its resume refuses the file: the run exits 2). Both are marked failed
+#    with their reason (failed.txt: exit status and last stderr line), the runs after them
+#    finish, the sweep exits 1, and a re-run retries only the failed runs.
 #  - Malformed suites and bad arguments: exit 2, one stderr line, nothing created.
 #  - Run order and directory names (--dry-run) as harness/suite.h documents, for the committed
 #    suites too.
@@ -52,6 +52,22 @@ rows_under() {
   echo "$n"
 }
 snapshot() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k 2); }
+# Process group of PID, and the pids of group G, from /proc (no procps needed). The fields
+# after the command name in /proc/PID/stat are: state ppid pgrp ...
+stat_pgrp() { # /proc/PID/stat -> pgrp
+  local st f
+  st=$(cat "$1" 2>/dev/null) || return 1
+  read -r -a f <<<"${st##*) }"
+  echo "${f[2]}"
+}
+pgid_of() { stat_pgrp "/proc/$1/stat"; }
+group_members() {
+  local d
+  for d in /proc/[0-9]*; do
+    [[ $(stat_pgrp "$d/stat") == "$1" ]] && echo "${d#/proc/}"
+  done
+  return 0
+}
 
 # compare_sweeps A B WHAT: the deterministic files of every run of B equal A's.
 compare_sweeps() {
@@ -94,7 +110,7 @@ kill_sweep() {
   setsid "$SAFEMARL" sweep small.yaml -j 2 --out B >>B.out 2>>B.err &
   pid=$!
   while kill -0 "$pid" 2>/dev/null && (($(rows_under B) < k)); do sleep 0.005; done
-  pgid=$(ps -o pgid= "$pid" | tr -d ' ')
+  pgid=$(pgid_of "$pid")
   if [[ $who == group ]]; then
     kill -KILL -- "-$pgid" 2>/dev/null || true
   else
@@ -105,12 +121,11 @@ kill_sweep() {
   # Its runs are gone too (PDEATHSIG takes them down when only the sweep was killed).
   local left=""
   for _ in $(seq 50); do
-    left=$(pgrep -g "$pgid" || true)
+    left=$(group_members "$pgid")
     [[ -z $left ]] && break
     sleep 0.1
   done
-  [[ -z $left ]] ||
-    fail "processes of the killed sweep still run: $(ps -o pid,args -p "${left//$'\n'/,}")"
+  [[ -z $left ]] || fail "processes of the killed sweep still run: ${left//$'\n'/ }"
 }
 
 k1=$((total / 5 + RANDOM % (total * 3 / 10)))
@@ -151,39 +166,52 @@ grep -q 'already complete' rt.err || problem "run-task on a finished run said: $
 cat >failing.yaml <<'EOF'
 name: failing
 seeds: [0, 1]
-overrides: {run.num_envs: 2, run.rollout_length: 100}
+overrides: {run.num_envs: 2, run.rollout_length: 100, run.checkpoint_every: 2}
 envs: [gridworld]
 algos:
-  - {name: gridworld_lagrangian, steps: 2000}
   - {name: ppo_lag, steps: 1000, overrides: {algo.epochs: 2}}
+  - {name: cpo, steps: 1000, overrides: {algo.critic_iters: 5}}
 EOF
-mkdir -p F/failing/gridworld/ppo_lag
-echo "in the way" >F/failing/gridworld/ppo_lag/seed1
+P=F/failing/gridworld
+mkdir -p $P/ppo_lag
+echo "in the way" >$P/ppo_lag/seed1
 rc=0
 "$SAFEMARL" sweep failing.yaml -j 1 --out F >F.out 2>F.err || rc=$?
-((rc == 1)) || problem "a sweep with failing runs exited $rc, expected 1"
-grep -q '^sweep failing: 4 runs: 1 done, 3 failed, 0 skipped' F.out ||
-  problem "failing summary: $(cat F.out)"
-[[ $(tail -n 1 F.err) == "safemarl sweep: 3 of 4 runs failed (failed.txt in each says why)" ]] ||
-  problem "last stderr line: $(tail -n 1 F.err)"
-for s in 0 1; do
-  f=F/failing/gridworld/gridworld_lagrangian/seed$s/failed.txt
-  [[ -f $f ]] || { problem "$f missing"; continue; }
-  [[ $(head -n 1 "$f") == "exit status 2" ]] || problem "$f line 1: $(head -n 1 "$f")"
-  grep -q 'collects whole episodes' "$f" || problem "$f gives no reason: $(cat "$f")"
-  [[ ! -f ${f%/*}/config.yaml ]] || problem "a refused run left config.yaml in ${f%/*}"
-  [[ -s ${f%/*}/stderr.log ]] || problem "${f%/*}/stderr.log is empty"
-done
-[[ -f F/failing/gridworld/ppo_lag/seed0/done.txt ]] ||
-  problem "the good run after the failures did not finish"
+((rc == 1)) || problem "a sweep with a blocked run directory exited $rc, expected 1"
+grep -q '^sweep failing: 4 runs: 3 done, 1 failed, 0 skipped' F.out ||
+  problem "blocked-directory summary: $(cat F.out)"
 grep -q 'failed: gridworld/ppo_lag/seed1: .*Not a directory' F.out ||
   problem "the blocked directory is not reported: $(cat F.out)"
-# A re-run retries the failed runs only.
+[[ -f $P/cpo/seed1/done.txt ]] || problem "the runs after the blocked one did not finish"
+# Damage cpo/seed0's checkpoint and mark the run unfinished; cpo/seed1 starts over after it.
+truncate -s 64 $P/cpo/seed0/checkpoint.bin
+rm $P/cpo/seed0/done.txt
+rm -r $P/cpo/seed1
 rc=0
-"$SAFEMARL" sweep failing.yaml -j 2 --out F >F2.out 2>F2.err || rc=$?
+"$SAFEMARL" sweep failing.yaml -j 1 --out F >F2.out 2>F2.err || rc=$?
+((rc == 1)) || problem "a sweep with a damaged run exited $rc, expected 1"
+grep -q '^sweep failing: 4 runs: 1 done, 2 failed, 1 skipped' F2.out ||
+  problem "damaged-run summary: $(cat F2.out)"
+[[ $(tail -n 1 F2.err) == "safemarl sweep: 2 of 4 runs failed (failed.txt in each says why)" ]] ||
+  problem "last stderr line: $(tail -n 1 F2.err)"
+f=$P/cpo/seed0/failed.txt
+if [[ -f $f ]]; then
+  [[ $(head -n 1 "$f") == "exit status 2" ]] || problem "$f line 1: $(head -n 1 "$f")"
+  grep -q 'checkpoint.bin' "$f" || problem "$f gives no reason: $(cat "$f")"
+  grep -qF "$(sed -n 2p "$f")" $P/cpo/seed0/stderr.log ||
+    problem "$f line 2 is not the run's last stderr line"
+else
+  problem "$f missing"
+fi
+[[ -f $P/cpo/seed1/done.txt ]] || problem "the run after the damaged one did not finish"
+[[ ! -e $P/cpo/seed1/failed.txt && ! -e $P/ppo_lag/seed0/failed.txt ]] ||
+  problem "failed.txt in a finished run"
+# A re-run retries the failed runs only; they fail the same way.
+rc=0
+"$SAFEMARL" sweep failing.yaml -j 2 --out F >F3.out 2>F3.err || rc=$?
 ((rc == 1)) || problem "re-run of the failing sweep exited $rc"
-grep -q '^sweep failing: 4 runs: 0 done, 3 failed, 1 skipped' F2.out ||
-  problem "failing re-run: $(cat F2.out)"
+grep -q '^sweep failing: 4 runs: 0 done, 2 failed, 2 skipped' F3.out ||
+  problem "failing re-run: $(cat F3.out)"
 echo "it_sweep: failing runs marked, the sweep went on"
 
 # ---- bad input: exit 2, one line, nothing created ----------------------------------------------
@@ -217,6 +245,12 @@ bad unknown-override-key 'ovkey\.yaml: algos\[0\]\.overrides: algo\.dleta: unkno
 bad wrong-type 'type\.yaml: envs\[0\]\.cost_limit: expected a single value, got a list' \
   sweep type.yaml --out N
 bad empty-list 'empty\.yaml: envs: empty list' sweep empty.yaml --out N
+# A check of a whole configuration (whole-episode rollouts vs a fixed rollout length).
+suite episodic $'seeds: 1\noverrides: {run.rollout_length: 100}\nenvs: [gridworld]
+algos: [cpo, gridworld_lagrangian]'
+bad whole-config-check \
+  'episodic\.yaml: run gridworld/gridworld_lagrangian/seed0: .*whole episodes' \
+  sweep episodic.yaml --out N
 bad empty-grid-list 'emptygrid\.yaml: grid\.algo\.delta: empty list' sweep emptygrid.yaml --out N
 bad missing-suite 'nosuch\.yaml' sweep nosuch.yaml --out N
 bad slurm-bad-suite 'env\.yaml: envs\[0\]' sweep env.yaml --backend slurm --dry-run --out N
