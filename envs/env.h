@@ -63,8 +63,8 @@ typedef struct env_class {
   int (*load_state)(void *env, const void *src);
   // Optional (NULL when the env has none); appended fields, existing ones keep their meaning.
   // Raw physics only, for `safemarl bench env`: random controls held for one env step's
-  // physics substeps, no observation, reward or cost; the copy wraps to its initial state every
-  // episode_length calls. Interleaving with reset/step is not meaningful. Returns 0.
+  // physics substeps, no observation, reward or cost; an episode restarts (same reset noise)
+  // where the env's would end. Call reset first; do not interleave with step. Returns 0.
   int (*raw_step)(void *env, rng_t *rng);
 } env_class_t;
 

@@ -1,6 +1,7 @@
 // main: the `safemarl` command. Dispatches verbs; prints an error once and exits 2 for bad
 // input, 1 for a failed run.
 #include <cblas.h>
+#include <mujoco/mujoco.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ static void usage(FILE *f) {
           "killed\n"
           "  run-task SUITE.yaml --index I [--out ROOT]   run I of a suite (a Slurm array task)\n"
           "  eval    DIR [--episodes K]             run a saved policy deterministically\n"
-          "  bench   env E [--steps N] [--threads T]   raw physics vs full env rate\n"
+          "  bench   env E [--steps N] [--threads T] | random E [--episodes K]   env throughput; random-policy anchor\n"
           "  report  DIR [--baseline A] [--allow-mixed] [--pairs]   summary.csv/.md, pairs.csv\n"
           "  plot    DIR                            gnuplot figures (PNG + SVG) in DIR/plots/\n"
           "  regress SUITE.yaml [--perf] [--update]   compare with the reference bands (exit 1)\n"
@@ -60,8 +61,15 @@ static void pin_blas_kernels(char **argv) {
   execv("/proc/self/exe", argv);  // if this fails, continue with the detected kernels
 }
 
+// MuJoCo's default warning handler also appends to MUJOCO_LOG.TXT in the working directory;
+// a benchmark run must not write outside its run directory, so warnings go to stderr only.
+static void mujoco_warning(const char *msg) {
+  fprintf(stderr, "mujoco warning: %s\n", msg);
+}
+
 int main(int argc, char **argv) {
   pin_blas_kernels(argv);
+  mju_user_warning = mujoco_warning;
   if (argc < 2) {
     usage(stderr);
     return 2;

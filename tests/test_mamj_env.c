@@ -11,7 +11,9 @@
 // * the Ant reward's terms, with the contact cost from freshly computed cfrc_ext;
 // * observation contents (global, standardised or not, obsk features, ManyAgent joint states);
 // * released ant_2x4 and ant_2x4d are the same environment (§1.4);
-// * the HalfCheetah obstacle schedule against the released-model measurements of §3.2.
+// * the HalfCheetah obstacle schedule against the released-model measurements of §3.2;
+// * copies sharing one mjModel stepped on two threads match a sequential run.
+#include <pthread.h>
 #include <stdint.h>
 
 #include "tests/test_mamj_util.h"
@@ -476,6 +478,76 @@ static void test_obstacle_schedule(void) {
   mt_close(&t);
 }
 
+// Copies sharing one read-only shared part (one mjModel), stepped on two threads, follow the
+// same trajectories as when stepped one after another.
+#define TH_COPIES 4
+#define TH_STEPS 60
+typedef struct {
+  const env_class_t *cls;
+  const env_spec_t *spec;
+  void *env[TH_COPIES];
+  float *rec;  // [TH_COPIES][TH_STEPS][A * max_obs + 2]
+  int first, stride;
+} th_job_t;
+
+static void *th_run(void *arg) {
+  th_job_t *j = arg;
+  int A = j->spec->n_agents, O = A * j->spec->max_obs_dim, W = O + 2;
+  float *obs = calloc((size_t)O, sizeof(float)), *share = calloc(j->spec->share_obs_dim, 4);
+  float *costs = calloc((size_t)A, sizeof(float)),
+        *act = calloc((size_t)A * j->spec->max_act_dim, 4);
+  for (int c = j->first; c < TH_COPIES; c += j->stride) {
+    rng_t env_rng, act_rng;
+    rng_stream(&env_rng, 7, "env", (uint64_t)c);
+    rng_stream(&act_rng, 7, "act", (uint64_t)c);
+    j->cls->reset(j->env[c], &env_rng, obs, share);
+    env_step_t st = {.obs = obs, .share_obs = share, .costs = costs};
+    for (int s = 0; s < TH_STEPS; s++) {
+      for (int i = 0; i < A * j->spec->max_act_dim; i++)
+        act[i] = (float)(2 * rng_uniform(&act_rng) - 1);
+      j->cls->step(j->env[c], act, &env_rng, &st);
+      float *r = j->rec + ((size_t)c * TH_STEPS + s) * W;
+      memcpy(r, obs, sizeof(float) * O);
+      r[O] = st.reward, r[O + 1] = st.team_cost;
+      if (st.done) j->cls->reset(j->env[c], &env_rng, obs, share);
+    }
+  }
+  free(obs), free(share), free(costs), free(act);
+  return NULL;
+}
+
+static void test_threads(void) {
+  static const char *const tasks[] = {"ant_2x4", "halfcheetah_6x1", "manyagent_ant_3x2"};
+  for (int i = 0; i < 3; i++) {
+    mt_env_t t;
+    if (mt_open(&t, tasks[i], NULL, 1)) continue;
+    size_t W = (size_t)t.spec.n_agents * t.spec.max_obs_dim + 2, n = TH_COPIES * TH_STEPS * W;
+    float *seq = calloc(n, sizeof(float)), *par = calloc(n, sizeof(float));
+    th_job_t job[2];
+    for (int pass = 0; pass < 2; pass++) {
+      void *env[TH_COPIES];
+      for (int c = 0; c < TH_COPIES; c++) t.cls->create(t.shared, &env[c]);
+      for (int k = 0; k < 2; k++) {
+        job[k] = (th_job_t){t.cls, &t.spec, {0}, pass ? par : seq, pass ? k : 0, pass ? 2 : 1};
+        memcpy(job[k].env, env, sizeof env);
+      }
+      if (pass == 0) {
+        th_run(&job[0]);
+      } else {
+        pthread_t tid[2];
+        for (int k = 0; k < 2; k++) pthread_create(&tid[k], NULL, th_run, &job[k]);
+        for (int k = 0; k < 2; k++) pthread_join(tid[k], NULL);
+      }
+      for (int c = 0; c < TH_COPIES; c++) t.cls->destroy(env[c]);
+    }
+    CHECK(memcmp(seq, par, n * sizeof(float)) == 0,
+          "%s: copies on two threads match the sequential run", tasks[i]);
+    free(seq);
+    free(par);
+    mt_close(&t);
+  }
+}
+
 int main(void) {
   test_corridor();
   test_falls();
@@ -489,5 +561,6 @@ int main(void) {
   test_observations();
   test_2x4_equals_2x4d_released();
   test_obstacle_schedule();
+  test_threads();
   return check_report("test_mamj_env");
 }

@@ -7,8 +7,10 @@
 //   (rootx after - before) / 0.05 - 0.1 |a_c|^2 (raw actions of that cheetah's six actuators);
 // * obstacle: the HalfCheetah box, schedule and hidden motor (halfcheetah.c);
 // * cost: 1 when either cheetah's rootx is within 5 m of the obstacle geom in x (the
-//   Scal-MAPPO-L definition as reported; a third-party copy also charged y-distances to side
-//   walls, which for planar cheetahs are constant, so they are left out); never terminates;
+//   Scal-MAPPO-L definition as reported; rootx as in HalfCheetah's cost, where a third-party
+//   copy used the torso xpos; that copy also charged y-distances to side walls, which for
+//   planar cheetahs are constant, so they are left out); never terminates; cost limit 20 (see
+//   COUPLED_LIMIT below);
 // * state (40): per cheetah [qpos rootz..ffoot (8) | qvel rootx..ffoot (9)], the tendon's length
 //   and velocity, then obstacle x velocity, u(t), clip(xdist_c / 10, +-5) for both cheetahs;
 // * reset noise as MAMuJoCo: U(+-0.1) on every qpos, 0.1 N(0,1) on every qvel.

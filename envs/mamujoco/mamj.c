@@ -190,7 +190,11 @@ static int mamj_load_model(mamj_shared_t *s) {
   int n = snprintf(path, sizeof path, "%s/%s", mamj_model_dir(), file);
   if (n < 0 || (size_t)n >= sizeof path) return err_fail("%s: model path too long", s->task->name);
   s->m = mj_loadXML(path, NULL, err, sizeof err);
-  if (!s->m) return err_fail("%s: cannot load model %s: %s", s->task->name, path, err);
+  if (!s->m) {
+    for (char *c = err; *c; c++)  // one-line messages: MuJoCo's may span lines
+      if (*c == '\n' || *c == '\r') *c = ' ';
+    return err_fail("%s: cannot load model %s: %s", s->task->name, path, err);
+  }
   return ERR_OK;
 }
 
@@ -340,7 +344,9 @@ int mamj_shared_create(const mamj_task_t *task, const void *params, env_spec_t *
     s->dt = s->m->opt.timestep * s->robot->frame_skip;
     rc = s->robot->bind(s);
   }
-  if (!rc && s->state_dim <= 0) rc = err_fail("%s: robot set no state dimension", task->name);
+  if (!rc && (s->state_dim <= 0 || s->robot->n_features > MAMJ_MAX_FEATURES ||
+              s->robot->n_info < 1 || s->robot->n_info > ENV_MAX_INFO))
+    rc = err_fail("%s: robot description out of bounds", task->name);
   if (!rc) rc = mamj_build_partition(s, released);
   if (!rc) rc = mamj_fill_spec(s, p);
   if (rc) {
@@ -440,7 +446,7 @@ void mamj_observe(mamj_env_t *e, float *obs, float *share_obs) {
       for (int i = D + N; i < W; i++) o[i] = 0.0f;
     }
   } else {
-    double features[16];
+    double features[MAMJ_MAX_FEATURES];
     s->robot->features(e, features);
     for (int a = 0; a < N; a++) {
       float *o = obs + (size_t)a * W;

@@ -23,6 +23,7 @@
 #include "envs/mamujoco/partition.h"
 
 #define MAMJ_EPISODE_LENGTH 1000  // Safe MAMuJoCo episode_limit (TimeLimit), every task
+#define MAMJ_MAX_FEATURES 16      // safety features per robot
 
 // The "env" config section of every Safe MAMuJoCo task.
 typedef struct {
@@ -115,7 +116,7 @@ struct mamj_env {
   double *act;       // [nu] raw agent actions by actuator (the control cost uses them unclipped)
   double *state;     // [state_dim]
   double *scratch;   // [state_dim + n_agents]
-  int warnings;      // MuJoCo warnings raised so far this episode (mjData.warning totals)
+  int warnings;      // mjData warning total after the last step (each step reports the new ones)
 };
 
 // Directory the models are read from: $SAFEMARL_MODEL_DIR, else the build-time default.
