@@ -3,7 +3,7 @@
 # gridworld against the exact optimum of its CMDP (occupancy-measure LP), 3 seeds each, at three
 # cost limits (the suite benchmarks/gridworld.yaml), and print the results table. Runs one
 # training per core; re-running resumes killed runs and skips finished ones.
-# Results: results/runs/gridworld/ (summary.md, summary.csv).
+# Results: results/runs/gridworld/ (summary.md, summary.csv, pairs.csv, plots/*.png|svg).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
@@ -22,4 +22,5 @@ done
 echo
 echo "Learned (final = mean over the last 10% of updates; median [p25, p75] over seeds):"
 "$bin" report results/runs/gridworld
+"$bin" plot results/runs/gridworld
 exit "$status"

@@ -96,7 +96,7 @@ head -c 1024 /dev/urandom >"$S/mungekey/munge.key"
 chmod 600 "$S/mungekey/munge.key"
 cat >"$S/slurm.conf" <<EOF
 ClusterName=safemarl-it
-SlurmctldHost=localhost
+SlurmctldHost=localhost(127.0.0.1)
 SlurmUser=root
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
@@ -120,7 +120,7 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$S/log/jobcomp.txt
-NodeName=localhost CPUs=$(nproc) State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$S/slurm.conf
@@ -132,9 +132,12 @@ munged --socket="$MS/munge.socket.2" --pid-file="$MS/munged.pid" --log-file="$S/
 slurmctld -f "$SLURM_CONF" || fail "slurmctld did not start: $(tail -n 3 "$S/log/slurmctld.log")"
 slurmd -f "$SLURM_CONF" -N localhost ||
   fail "slurmd did not start: $(tail -n 3 "$S/log/slurmd.log")"
+# Wait up to 30 s of wall time for the node (each sinfo call bounded, so a cluster that cannot
+# resolve its hosts fails here instead of hanging until ctest kills the test and its cleanup).
 state=""
-for _ in $(seq 300); do
-  state=$(sinfo -h -o %t 2>/dev/null || true)
+deadline=$(( $(date +%s) + 30 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  state=$(timeout 2 sinfo -h -o %t 2>/dev/null || true)
   [[ $state == idle ]] && break
   sleep 0.1
 done
