@@ -72,12 +72,7 @@ static int gl_create(const env_spec_t *spec, const void *params, const algo_run_
   if (!g) return ERR_FAIL;
   g->p = *(const gl_params_t *)params;
   g->run = *run;
-  sa_config_t c = {0};
-  c.n_hidden = c.critic_n_hidden = 2;
-  c.hidden[0] = c.hidden[1] = c.critic_hidden[0] = c.critic_hidden[1] = g->p.hidden;
-  c.act = MLP_ACT_RELU;
-  c.actor_out_gain = 0.01f;
-  c.critic_lr = (float)g->p.value_lr;
+  sa_config_t c = sa_two_layer_config(g->p.hidden, MLP_ACT_RELU, (float)g->p.value_lr);
   int N = run->T * run->E;
   int rc = sa_create(&g->sa, "gridworld_lagrangian", spec, &c, N, 0, run->seed);
   if (!rc) rc = adam_create(&g->pol_opt, g->sa.pol.n_params, (float)g->p.lr, 1e-8f);

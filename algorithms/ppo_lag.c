@@ -81,14 +81,7 @@ static int pl_create(const env_spec_t *spec, const void *params, const algo_run_
   if (!g) return ERR_FAIL;
   g->p = *(const pl_params_t *)params;
   g->run = *run;
-  sa_config_t c = {0};
-  c.n_hidden = c.critic_n_hidden = 2;
-  c.hidden[0] = c.hidden[1] = c.critic_hidden[0] = c.critic_hidden[1] = g->p.hidden;
-  c.act = MLP_ACT_TANH;
-  c.actor_out_gain = 0.01f;
-  c.std_param = POL_STD_LOG;
-  c.std_init = -0.5f;
-  c.critic_lr = (float)g->p.critic_lr;
+  sa_config_t c = sa_two_layer_config(g->p.hidden, MLP_ACT_TANH, (float)g->p.critic_lr);
   int N = run->T * run->E;
   int rc = sa_create(&g->sa, "ppo_lag", spec, &c, N, 1, run->seed);
   if (!rc) rc = adam_create(&g->pol_opt, g->sa.pol.n_params, (float)g->p.lr, 1e-5f);

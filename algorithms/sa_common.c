@@ -6,6 +6,18 @@
 #include "algorithms/sa_common.h"
 #include "core/err.h"
 
+sa_config_t sa_two_layer_config(int hidden, mlp_act_t act, float critic_lr) {
+  sa_config_t c = {0};
+  c.n_hidden = c.critic_n_hidden = 2;
+  c.hidden[0] = c.hidden[1] = c.critic_hidden[0] = c.critic_hidden[1] = hidden;
+  c.act = act;
+  c.actor_out_gain = 0.01f;
+  c.std_param = POL_STD_LOG;
+  c.std_init = -0.5f;
+  c.critic_lr = critic_lr;
+  return c;
+}
+
 int sa_create(sa_t *s, const char *algo_name, const env_spec_t *spec, const sa_config_t *cfg,
               int N, int has_cost_critic, uint64_t seed) {
   memset(s, 0, sizeof *s);

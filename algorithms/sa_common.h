@@ -32,6 +32,11 @@ typedef struct {
   int critic_n_hidden, critic_hidden[MLP_MAX_LAYERS];
 } sa_config_t;
 
+// The networks every single-agent algorithm here uses: two hidden layers of `hidden` units for
+// the policy and the critics, policy output gain 0.01, a state-independent log-std starting at
+// -0.5 (continuous actions).
+sa_config_t sa_two_layer_config(int hidden, mlp_act_t act, float critic_lr);
+
 // ERR_INPUT when the env has more than one agent (message names algo and env).
 int sa_create(sa_t *s, const char *algo_name, const env_spec_t *spec, const sa_config_t *cfg,
               int N, int has_cost_critic, uint64_t seed);
