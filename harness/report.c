@@ -437,6 +437,24 @@ static const char *const norm_cols[] = {"baseline", "return_norm_median", "retur
                                         "return_norm_iqm_lo", "return_norm_iqm_hi"};
 enum { N_NORM = sizeof norm_cols / sizeof norm_cols[0] };
 
+// Write ROOT/<stem>.csv and ROOT/<stem>.md (both atomically) unless rc already failed; free the
+// table; hand the markdown text to the caller on success (it prints it), free it otherwise.
+static int report_write_outputs(const report_t *rep, const char *stem, csv_table_t *t,
+                                char *text, size_t len, int rc, char **md_out) {
+  char path[REPORT_PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/%s.csv", rep->root, stem);
+  if (!rc) rc = csvlog_write_table(path, t);
+  snprintf(path, sizeof path, "%s/%s.md", rep->root, stem);
+  if (!rc) rc = fs_write_atomic(path, text, len);
+  csvlog_table_free(t);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  *md_out = text;
+  return 0;
+}
+
 static int report_write_summary(const report_t *rep, const report_opts_t *o, char **md_out) {
   const char *cols[N_SUMMARY + N_NORM];
   int nc = N_SUMMARY;
@@ -549,18 +567,7 @@ static int report_write_summary(const report_t *rep, const report_opts_t *o, cha
             o->baseline);
   fputc('\n', md);
   fclose(md);
-  char path[REPORT_PATH_MAX + 32];
-  snprintf(path, sizeof path, "%s/summary.csv", rep->root);
-  if (!rc) rc = csvlog_write_table(path, &t);
-  snprintf(path, sizeof path, "%s/summary.md", rep->root);
-  if (!rc) rc = fs_write_atomic(path, text, len);
-  csvlog_table_free(&t);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  *md_out = text;
-  return 0;
+  return report_write_outputs(rep, "summary", &t, text, len, rc, md_out);
 }
 
 static const char *const pair_cols[] = {"env",         "grid",   "algo_x",    "algo_y",
@@ -633,18 +640,7 @@ static int report_write_pairs(const report_t *rep, char **md_out) {
           "resamples of the seeds of X and of Y.\n",
           STATS_BOOT_REPS);
   fclose(md);
-  char path[REPORT_PATH_MAX + 32];
-  snprintf(path, sizeof path, "%s/pairs.csv", rep->root);
-  if (!rc) rc = csvlog_write_table(path, &t);
-  snprintf(path, sizeof path, "%s/pairs.md", rep->root);
-  if (!rc) rc = fs_write_atomic(path, text, len);
-  csvlog_table_free(&t);
-  if (rc) {
-    free(text);
-    return rc;
-  }
-  *md_out = text;
-  return 0;
+  return report_write_outputs(rep, "pairs", &t, text, len, rc, md_out);
 }
 
 static void report_usage(FILE *f) {
