@@ -6,11 +6,17 @@
 extern const algo_class_t algo_gridworld_lagrangian;
 extern const algo_class_t algo_ppo_lag;
 extern const algo_class_t algo_cpo;
+extern const algo_class_t algo_mappo;
+extern const algo_class_t algo_happo;
+extern const algo_class_t algo_mappo_lag;
 
 static const algo_class_t *const algo_table[] = {
     &algo_gridworld_lagrangian,
     &algo_ppo_lag,
     &algo_cpo,
+    &algo_mappo,
+    &algo_happo,
+    &algo_mappo_lag,
 };
 
 int algo_count(void) {

@@ -192,7 +192,7 @@ static int suite_parse_overrides(suite_parse_t *p, const yaml_node_t *n, const c
 
 static int suite_parse_int(suite_parse_t *p, const yaml_node_t *n, const char *key, long long lo,
                            long long hi, long long *out) {
-  const char *s;
+  const char *s = NULL;
   int rc = sy_scalar(&p->y, n, key, &s);
   if (rc) return rc;
   char *end;

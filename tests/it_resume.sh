@@ -104,18 +104,25 @@ check_sessions() {
   done
 }
 
-# Budgets: 30-90 updates, each a few to ~50 ms, so a poll every 2 ms kills mid-run.
+# Budgets: 30-90 updates, each a few to ~50 ms, so a poll every 2 ms kills mid-run. The
+# multi-agent algorithms run on HalfCheetah with rollouts shorter than its 1000-step episodes,
+# so every checkpoint is taken mid-episode (MuJoCo state, normalisers, multipliers, M order).
 declare -A ARGS=(
   [gridworld_lagrangian]="--steps 40000 run.num_envs=20"
   [cpo]="--steps 6000 run.num_envs=2 run.rollout_length=100 algo.critic_iters=40"
   [ppo_lag]="--steps 8000 run.num_envs=2 run.rollout_length=100 algo.epochs=10"
+  [mappo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
+  [happo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
+  [mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1"
 )
+declare -A ENVS=([gridworld_lagrangian]=gridworld [cpo]=gridworld [ppo_lag]=gridworld
+                 [mappo]=halfcheetah_2x3 [happo]=halfcheetah_2x3 [mappo_lag]=halfcheetah_2x3)
 
 # ---- one kill per algorithm, checkpoint every 3 updates -------------------------------------
-for algo in gridworld_lagrangian cpo ppo_lag; do
+for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag; do
   t0=$SECONDS
   # shellcheck disable=SC2206  # word splitting of the budget arguments is intended
-  args=(--env gridworld --algo "$algo" --seed 3 ${ARGS[$algo]} run.checkpoint_every=3)
+  args=(--env "${ENVS[$algo]}" --algo "$algo" --seed 3 ${ARGS[$algo]} run.checkpoint_every=3)
   a=$WORK/$algo-A b=$WORK/$algo-B
   train "$a" "${args[@]}"
   total=$(rows "$a")

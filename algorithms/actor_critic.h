@@ -1,0 +1,212 @@
+// actor_critic: the multi-agent on-policy machinery shared by mappo, happo and mappo_lag (and
+// the trust-region / first-order algorithms built on them): per-agent diagonal-Gaussian actors,
+// one centralised reward critic and one cost critic on the state, value normalisers, the clipped
+// Huber value loss, GAE, the PPO clipped surrogate with the sequential-update factor M, and the
+// Lagrangian advantage / multiplier step of MAPPO-L. An algorithm file holds only its update
+// order and its constraint handling.
+//
+// Choices where published code disagrees (specs/algorithms.md §1, §13), made once here:
+// * Actor: the released MAPPO/MACPO network (input LayerNorm, 2 x 64 ReLU hidden layers each
+//   followed by LayerNorm, orthogonal gain sqrt 2, mean head gain 0.01) and its std
+//   sigma = 0.5 sigmoid(rho), rho_0 = 1 (sigma_0 = 0.366); a learnable log-std is the option
+//   `std: log`. Log-probabilities are joint (summed over action dimensions): ratios and M are
+//   joint-density ratios (HAPPO/HARL/SafePO), not the per-dimension MACPO-repo form.
+// * Critics: ONE reward critic and ONE cost critic for the team, on the centralised state (as
+//   HARL). The released code gives every agent its own critic, but reward, cost and share_obs
+//   are identical across agents there, so the copies learn the same function A times.
+// * Value normalisation: a separate normaliser per critic (the released code shares one between
+//   the reward and the cost critic, mixing their statistics), updated once per update with the
+//   batch's returns (not as a side effect of every normalise call).
+// * Huber loss symmetric (the released code drops the loss for errors below -delta).
+// * Time limits: bootstrapped at the 1000-step truncation by default (HARL); the released
+//   behaviour (truncation as a terminal) is `proper_time_limits: false`.
+// * Entropy: per-dimension Gaussian entropy averaged over rows and dimensions (released).
+#ifndef SAFEMARL_ACTOR_CRITIC_H
+#define SAFEMARL_ACTOR_CRITIC_H
+#include <stddef.h>
+
+#include "algorithms/algo.h"
+#include "algorithms/policy.h"
+#include "core/adam.h"
+#include "core/normalizer.h"
+
+// Options every actor-critic algorithm has (the "algo" config section); an algorithm's own
+// parameter struct begins with this one so the shared table entries apply to it unchanged.
+typedef struct {
+  double lr, critic_lr, adam_eps, max_grad_norm, clip, value_clip, huber_delta, entropy_coef;
+  double gamma, lam, std_init;
+  int epochs, minibatches, hidden, layers, share_params, proper_time_limits, value_norm;
+  char activation[CFG_STR_MAX];
+  char std[CFG_STR_MAX];
+} ac_params_t;
+
+// The shared entries of a parameter table; `share` is the default of share_params ("true" for
+// MAPPO), S the algorithm's parameter struct (its first member must be `ac_params_t ac`).
+#define AC_PARAM(S, k, t, f, d, h, lo, hi) {k, t, offsetof(S, ac.f), d, h, NULL, lo, hi}
+#define AC_COMMON_PARAMS(S, share)                                                              \
+  AC_PARAM(S, "lr", CFG_FLOAT, lr, "5e-4", "actor Adam learning rate", 0, 1),                   \
+      AC_PARAM(S, "critic_lr", CFG_FLOAT, critic_lr, "5e-4", "critic Adam learning rate", 0,  \
+               1),                                                                             \
+      AC_PARAM(S, "adam_eps", CFG_FLOAT, adam_eps, "1e-5", "Adam epsilon", 0, 1),              \
+      AC_PARAM(S, "max_grad_norm", CFG_FLOAT, max_grad_norm, "10", "global-norm gradient clip", \
+               0, 1e9),                                                                        \
+      AC_PARAM(S, "clip", CFG_FLOAT, clip, "0.2", "PPO ratio clip", 0, 1),                      \
+      AC_PARAM(S, "value_clip", CFG_FLOAT, value_clip, "0.2",                                  \
+               "value clip around the rollout's prediction (normalised units)", 0, 1e9),       \
+      AC_PARAM(S, "huber_delta", CFG_FLOAT, huber_delta, "10", "Huber loss threshold", 0, 1e9), \
+      AC_PARAM(S, "entropy_coef", CFG_FLOAT, entropy_coef, "0", "entropy bonus", 0, 1),        \
+      AC_PARAM(S, "gamma", CFG_FLOAT, gamma, "0.99", "discount (reward and cost)", 0, 1),       \
+      AC_PARAM(S, "lam", CFG_FLOAT, lam, "0.95", "GAE lambda (reward and cost)", 0, 1),         \
+      AC_PARAM(S, "std_init", CFG_FLOAT, std_init, "1",                                        \
+               "initial std parameter: rho (std: sigmoid) or log sigma (std: log)", -20, 20),  \
+      AC_PARAM(S, "epochs", CFG_INT, epochs, "5", "passes over the batch per update", 1, 1000), \
+      AC_PARAM(S, "minibatches", CFG_INT, minibatches, "1", "minibatches per epoch", 1,        \
+               1 << 20),                                                                       \
+      AC_PARAM(S, "hidden", CFG_INT, hidden, "64", "width of the hidden layers", 1, 4096),     \
+      AC_PARAM(S, "layers", CFG_INT, layers, "2", "hidden layers (actor and critics)", 1,      \
+               MLP_MAX_LAYERS),                                                                \
+      AC_PARAM(S, "share_params", CFG_BOOL, share_params, share,                                \
+               "one actor for all agents (needs equal observation and action sizes)", 1, 0),  \
+      AC_PARAM(S, "proper_time_limits", CFG_BOOL, proper_time_limits, "true",                  \
+               "bootstrap the value at time-limit truncations", 1, 0),                        \
+      AC_PARAM(S, "value_norm", CFG_BOOL, value_norm, "true",                                   \
+               "train the critics on normalised returns (running normaliser)", 1, 0),         \
+      {"activation", CFG_STRING, offsetof(S, ac.activation), "relu",                            \
+       "hidden activation of actor and critics", "relu|tanh", 1, 0},                           \
+      {"std", CFG_STRING, offsetof(S, ac.std), "sigmoid",                                       \
+       "std parametrisation: 0.5 sigmoid(rho) (released) or a learnable log sigma",           \
+       "sigmoid|log", 1, 0}
+
+// One actor: a policy network, its parameters, gradient and optimiser.
+typedef struct {
+  pol_t pol;
+  float *theta, *grad;
+  adam_t opt;
+} ac_actor_t;
+
+// One critic on the centralised state: network, normaliser of its targets, optimiser.
+typedef struct {
+  mlp_t net;
+  float *theta, *grad;
+  adam_t opt;
+  norm_ema_t norm;
+} ac_critic_t;
+
+typedef struct {
+  ac_params_t p;
+  int A, E, N;                 // agents, env copies, rollout rows T*E
+  int obs_dim, act_dim;        // buffer strides (max over agents)
+  int share_dim;
+  int agent_obs[ENV_MAX_AGENTS], agent_act[ENV_MAX_AGENTS];
+  int n_actors;                // A, or 1 with share_params
+  ac_actor_t actors[ENV_MAX_AGENTS];
+  ac_critic_t vr, vc;
+  int has_cost_critic;
+  int max_rows;                // rows of the largest actor batch (N, or N*A shared)
+  int chunk;                   // rows per network pass (caps the activation caches' memory)
+  // The selected agent's rows (ac_gather_agent): per-row data copied from the buffer; the
+  // observations and actions are read from the buffer in place.
+  const buf_t *buf;
+  int cur_agent, cur_rows;     // -1: every agent's rows (share_params)
+  float *g_logp_old, *g_logp_new, *g_adv, *g_adv_c, *M;
+  // Team advantages ([N]) standardised; normalised critic targets and old predictions.
+  float *adv_r, *adv_c, *ret_n, *cret_n, *v_old_n, *vc_old_n;
+  // Minibatch scratch ([max_rows] rows).
+  float *mb_obs, *mb_act, *mb_logp_old, *mb_adv, *mb_adv_c, *mb_M, *mb_logp, *mb_dlogp,
+      *mb_dent, *mb_ent, *mb_ratio, *mb_share, *mb_t1, *mb_t2, *mb_v, *mb_dv;
+  int *perm;                   // [max_rows]
+  // Acting scratch ([E] rows).
+  float *in_obs, *out_act, *out_logp, *out_v;
+} ac_t;
+
+// What one actor update reports.
+typedef struct {
+  double policy_loss, entropy, approx_kl, clip_frac;
+  long long steps;
+} ac_actor_stats_t;
+
+// The MAPPO-L multiplier step taken after every actor minibatch step (specs §4, official form):
+//   g = scale * (jc - d) + mean_minibatch(r_pre * A_c);  lambda <- max(0, lambda + lr * g)
+// and the advantage of each minibatch is A_r - lambda * A_c with the lambda of that moment.
+typedef struct {
+  float *lambda;
+  double lr;
+  double constraint_term;      // scale * (jc - d)
+} ac_lagrange_t;
+
+int ac_create(ac_t *ac, const char *algo_name, const env_spec_t *spec, const ac_params_t *p,
+              const algo_run_info_t *run, int cost_critic);
+void ac_destroy(ac_t *ac);
+
+// The algo_class_t act / act_deterministic / values entries for a state struct whose first
+// member is an ac_t. values/cost_values [E][A]: the team critics' values copied to every agent.
+void ac_algo_act(void *algo, const float *obs, const float *share_obs, int E, rng_t *rng,
+                 float *actions, float *logp, float *values, float *cost_values);
+void ac_algo_act_deterministic(void *algo, const float *obs, const float *share_obs, int E,
+                               float *actions);
+void ac_algo_values(void *algo, const float *obs, const float *share_obs, int E, float *values,
+                    float *cost_values);
+
+// GAE for reward and cost, then the standardised team advantages adv_r / adv_c (agent 0's lane:
+// the team quantities are the same in every lane) and the critics' normalised targets.
+void ac_prepare(ac_t *ac, buf_t *buf);
+// Select agent a's rows of the buffer: copies its old log-probs and sets its advantages from
+// adv_r (and adv_c); observations and actions are read from the buffer in place. With
+// share_params, agent = -1 selects all agents' rows (N*A). Returns the number of rows.
+int ac_gather_agent(ac_t *ac, const buf_t *buf, int agent);
+// PPO epochs for one actor on the selected rows: loss -mean(M min(r A, clip(r) A)) - c_ent H
+// over `minibatches` minibatches per epoch, one clipped Adam step each. M may be NULL (all 1).
+// lag may be NULL (plain advantage g_adv); otherwise per minibatch A = g_adv - lambda g_adv_c.
+void ac_actor_update(ac_t *ac, int actor, int rows, const float *M, ac_lagrange_t *lag,
+                     rng_t *rng, ac_actor_stats_t *st);
+// Log-probabilities of the selected rows' actions under the actor's current parameters ([rows]).
+void ac_actor_logp(ac_t *ac, int actor, int rows, float *logp);
+// The critics' epochs (reward critic, and the cost critic when built). Returns the mean losses.
+void ac_critics_update(ac_t *ac, const buf_t *buf, rng_t *rng, double *value_loss,
+                       double *cost_value_loss);
+// Every actor's update. share_params: one actor on all agents' rows; otherwise sequential (a
+// fresh random agent order, each agent's surrogate weighted by M, the product of the earlier
+// agents' joint ratios) or simultaneous (every agent on the same advantages, M = 1). lags NULL,
+// or [A] multipliers (lags[0] with share_params). Statistics are averages over actor steps.
+void ac_update_actors(ac_t *ac, const buf_t *buf, int sequential, ac_lagrange_t *lags,
+                      rng_t *rng, ac_actor_stats_t *st);
+// M <- M * exp(logp_new - logp_old) per row (joint ratios; never clipped).
+void ac_m_update(float *M, const float *logp_new, const float *logp_old, int rows);
+// A fresh random agent order (a permutation of 0..A-1) from the update rng.
+void ac_agent_order(rng_t *rng, int A, int *order);
+int ac_finite(const ac_t *ac);
+
+// Algorithm-class entries for a state struct of `size` bytes whose first member is an ac_t.
+int ac_algo_new(const char *name, size_t size, const env_spec_t *spec, const ac_params_t *p,
+                const algo_run_info_t *run, int cost_critic, void **out);
+void ac_algo_destroy(void *algo);
+int ac_algo_save(void *algo, ckpt_t *k);
+int ac_algo_load(void *algo, ckpt_t *k);
+// The unconstrained PPO update (mappo, happo): prepare, actors (sequential or not), critics;
+// writes the AC_PPO_STATS statistics named in ac_ppo_stat_names.
+#define AC_PPO_STATS 5
+extern const char *const ac_ppo_stat_names[AC_PPO_STATS];
+int ac_ppo_update(ac_t *ac, const char *name, buf_t *buf, int sequential, rng_t *rng,
+                  double *stats);
+int ac_save(const ac_t *ac, ckpt_t *k);
+int ac_load(ac_t *ac, ckpt_t *k);
+
+// ---- the losses, as pure functions (tested against finite differences) -------------------
+// PPO clipped surrogate with M: L = -(1/B) sum_b M_b min(r_b A_b, clip(r_b, 1-eps, 1+eps) A_b),
+// r_b = exp(logp_b - logp_old_b), M NULL = 1. dlogp[b] = dL/dlogp_b. ratio (may be NULL) gets r.
+// Returns L; *clipped (may be NULL) counts rows where the clipped term is active.
+double ac_surrogate(const float *logp, const float *logp_old, const float *adv, const float *M,
+                    int B, double eps, float *dlogp, float *ratio, int *clipped);
+// Clipped Huber value loss (normalised units): v_c = v_old + clip(v - v_old, -eps, eps),
+// L = (1/B) sum_b max(H(target_b - v_b), H(target_b - v_c_b)), H the symmetric Huber with
+// threshold delta. dv[b] = dL/dv_b. Returns L.
+double ac_value_loss(const float *v, const float *v_old, const float *target, int B, double eps,
+                     double delta, float *dv);
+// Huber(e) = e^2/2 for |e| <= delta, delta (|e| - delta/2) beyond.
+double ac_huber(double e, double delta);
+// out[i] = adv_r[i] - lambda adv_c[i].
+void ac_lagrangian_advantage(const float *adv_r, const float *adv_c, float lambda, int n,
+                             float *out);
+// The multiplier gradient of one minibatch: constraint_term + mean(ratio * adv_c).
+double ac_lambda_grad(const float *ratio, const float *adv_c, int B, double constraint_term);
+#endif
