@@ -379,8 +379,7 @@ int ac_gather_agent(ac_t *ac, const buf_t *buf, int agent) {
   return rows;
 }
 
-// Copy the observations and actions of selected rows idx[0..n) into the minibatch scratch.
-static void ac_gather_rows(ac_t *ac, const int *idx, int n, int od, int kd) {
+void ac_gather_rows(ac_t *ac, const int *idx, int n, int od, int kd) {
   const buf_t *b = ac->buf;
   for (int j = 0; j < n; j++) {
     size_t i = ac_buf_row(ac, idx ? idx[j] : j);
@@ -389,7 +388,7 @@ static void ac_gather_rows(ac_t *ac, const int *idx, int n, int od, int kd) {
   }
 }
 
-static int ac_actor_dims(const ac_t *ac, int *od, int *kd) {
+int ac_actor_dims(const ac_t *ac, int *od, int *kd) {
   int agent = ac->cur_agent < 0 ? 0 : ac->cur_agent;
   *od = ac->agent_obs[agent];
   *kd = ac->agent_act[agent];

@@ -159,6 +159,12 @@ int ac_gather_agent(ac_t *ac, const buf_t *buf, int agent);
 // lag may be NULL (plain advantage g_adv); otherwise per minibatch A = g_adv - lambda g_adv_c.
 void ac_actor_update(ac_t *ac, int actor, int rows, const float *M, ac_lagrange_t *lag,
                      rng_t *rng, ac_actor_stats_t *st);
+// Observation and action sizes of the selected agent's actor (agent 0's with share_params);
+// returns that agent's index.
+int ac_actor_dims(const ac_t *ac, int *od, int *kd);
+// Copy the observations and actions of selected rows idx[0..n) (NULL: rows 0..n-1), n <= chunk,
+// into mb_obs [n][od] and mb_act [n][kd], for an algorithm's own minibatch loop.
+void ac_gather_rows(ac_t *ac, const int *idx, int n, int od, int kd);
 // Log-probabilities of the selected rows' actions under the actor's current parameters ([rows]).
 void ac_actor_logp(ac_t *ac, int actor, int rows, float *logp);
 // The critics' epochs (reward critic, and the cost critic when built). Returns the mean losses.
