@@ -83,6 +83,7 @@ static int sy_key(suite_yaml_t *y, const yaml_node_t *map, int i, const char *wh
 // ---- the parsed suite, before expansion ---------------------------------------------------------
 
 #define SUITE_ORIGIN (SUITE_PATH + SUITE_STR)
+#define SUITE_MAX_ONLY 16
 
 typedef struct {
   char kv[SUITE_STR];         // "key=value"
@@ -94,6 +95,9 @@ typedef struct {
   suite_ov_t ov[SUITE_MAX_OVERRIDES];
   int n_ov;
   suite_ov_t steps, cost_limit;  // kv "" when absent
+  // Algorithms only: the env labels (or names) it runs on; none = every env of the suite.
+  char only[SUITE_MAX_ONLY][SUITE_STR];
+  int n_only;
 } suite_entry_t;
 
 typedef struct {
@@ -237,6 +241,27 @@ static int suite_parse_seeds(suite_parse_t *p, const yaml_node_t *n) {
   return 0;
 }
 
+// An algorithm entry's `envs:` list: the env labels (or names) the algorithm runs on.
+static int suite_parse_only(suite_parse_t *p, const yaml_node_t *n, const char *path,
+                            suite_entry_t *e) {
+  int rc = sy_expect(&p->y, n, YAML_SEQUENCE_NODE, path);
+  if (rc) return rc;
+  int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+  if (count == 0 || count > SUITE_MAX_ONLY)
+    return err_input("%s: %s: expected 1 to %d env labels, got %d", p->y.file, path,
+                     SUITE_MAX_ONLY, count);
+  for (int i = 0; i < count; i++) {
+    const char *s = NULL;
+    char where[SUITE_STR + 80];
+    snprintf(where, sizeof where, "%s[%d]", path, i);
+    if ((rc = sy_scalar(&p->y, sy_node(&p->y, n->data.sequence.items.start[i]), where, &s)))
+      return rc;
+    snprintf(e->only[i], SUITE_STR, "%s", s);
+  }
+  e->n_only = count;
+  return 0;
+}
+
 // One entry of envs or algos: a name, or a mapping. is_algo allows `config`, else `cost_limit`.
 static int suite_parse_entry(suite_parse_t *p, const yaml_node_t *n, const char *where, int is_algo,
                              suite_entry_t *e) {
@@ -264,6 +289,8 @@ static int suite_parse_entry(suite_parse_t *p, const yaml_node_t *n, const char 
       } else if (!is_algo && !strcmp(key, "cost_limit")) {
         if (!(rc = sy_scalar(&p->y, v, path, &s)))
           rc = suite_set_ov(p, &e->cost_limit, "env.cost_limit", s, path);
+      } else if (is_algo && !strcmp(key, "envs")) {
+        rc = suite_parse_only(p, v, path, e);
       } else if (is_algo && !strcmp(key, "config")) {
         if (!(rc = sy_scalar(&p->y, v, path, &s)))
           rc = suite_join(p, s, e->config, sizeof e->config, path);
@@ -271,7 +298,7 @@ static int suite_parse_entry(suite_parse_t *p, const yaml_node_t *n, const char 
           rc = err_input("%s: %s: no such file: %s", p->y.file, path, e->config);
       } else {
         rc = err_input("%s: %s: unknown key (expected name, label, %s, steps, overrides)",
-                       p->y.file, path, is_algo ? "config" : "cost_limit");
+                       p->y.file, path, is_algo ? "config, envs" : "cost_limit");
       }
       if (rc) return rc;
     }
@@ -498,24 +525,54 @@ static int suite_validate(const suite_parse_t *p, suite_run_t *r, char origins[]
   return err;
 }
 
+// 1 when algorithm entry a runs on env entry e (its `envs:` list names e's label or name).
+static int suite_pair(const suite_parse_t *p, int e, int a) {
+  const suite_entry_t *algo = &p->algos[a], *env = &p->envs[e];
+  if (!algo->n_only) return 1;
+  for (int i = 0; i < algo->n_only; i++)
+    if (!strcmp(algo->only[i], env->label) || !strcmp(algo->only[i], env->name)) return 1;
+  return 0;
+}
+
+// Every label of an `envs:` list must name an env entry of the suite.
+static int suite_check_only(const suite_parse_t *p) {
+  for (int a = 0; a < p->n_algos; a++)
+    for (int i = 0; i < p->algos[a].n_only; i++) {
+      int found = 0;
+      for (int e = 0; e < p->n_envs && !found; e++)
+        found = !strcmp(p->algos[a].only[i], p->envs[e].label) ||
+                !strcmp(p->algos[a].only[i], p->envs[e].name);
+      if (!found)
+        return err_input("%s: algos[%d].envs[%d]: '%s' is not an env of this suite", p->y.file, a,
+                         i, p->algos[a].only[i]);
+    }
+  return 0;
+}
+
 static int suite_expand(const suite_parse_t *p, suite_t *s) {
+  int rc = suite_check_only(p);
+  if (rc) return rc;
   long long points = 1;
   if (p->n_axes > 64) return err_input("%s: grid: more than 64 keys", p->y.file);
   for (int i = 0; i < p->n_axes; i++) {
     points *= p->axes[i].n_values;
     if (points > SUITE_MAX_RUNS) break;
   }
-  long long n = points * p->n_envs * p->n_algos * p->n_seeds;
+  long long pairs = 0;
+  for (int e = 0; e < p->n_envs; e++)
+    for (int a = 0; a < p->n_algos; a++) pairs += suite_pair(p, e, a);
+  long long n = points * pairs * p->n_seeds;
+  if (n == 0) return err_input("%s: no run: no algorithm runs on any env (algos[].envs)", p->y.file);
   if (points > SUITE_MAX_RUNS || n > SUITE_MAX_RUNS)
     return err_input("%s: more than %d runs", p->y.file, SUITE_MAX_RUNS);
   s->runs = calloc((size_t)n, sizeof(suite_run_t));
   if (!s->runs) return err_fail("out of memory expanding %s (%lld runs)", p->y.file, n);
   s->n_runs = (int)n;
   char origins[SUITE_MAX_OVERRIDES][SUITE_ORIGIN];
-  int i = 0, rc = 0;
+  int i = 0;
   for (int e = 0; e < p->n_envs; e++)
     for (int a = 0; a < p->n_algos; a++)
-      for (long long g = 0; g < points; g++)
+      for (long long g = 0; g < points && suite_pair(p, e, a); g++)
         for (int k = 0; k < p->n_seeds; k++, i++) {
           if ((rc = suite_expand_one(p, s, &s->runs[i], e, a, g, k, origins))) return rc;
           if ((rc = suite_validate(p, &s->runs[i], origins))) return rc;

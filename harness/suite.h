@@ -1,7 +1,8 @@
 // suite: a benchmark suite file (benchmarks/*.yaml) and its expansion into runs.
 // A suite lists envs, algorithms, seeds, budgets, per-env cost limits and overrides, per-algo run
 // config files and overrides, an optional grid over hyperparameters, and an optional reference
-// for `regress`. Expansion is the cartesian product env x algo x grid point x seed, in that
+// for `regress`. Expansion is the cartesian product env x algo x grid point x seed (minus the
+// env/algo pairs an algorithm's `envs:` list excludes), in that
 // nesting order (the first grid key varies slowest), so run indices are stable: Slurm array task
 // i is run i. Every run is resolved through run_config_resolve_from at load time (env and
 // algorithm names, every key and value), so a bad suite fails before anything runs.
@@ -15,6 +16,7 @@
 //     - {name: gridworld, label: onehot, cost_limit: 0.6, overrides: {env.obs: onehot}}
 //   algos:                       # each: a name, or a mapping with name and optional label,
 //     - {name: cpo, config: gridworld/cpo.yaml, steps: 300000, overrides: {algo.delta: 0.01}}
+//     - {name: mappo, envs: [halfcheetah_2x3]}  # only these env labels (default: every env)
 //   grid:                        # optional: key -> list of values (cartesian product)
 //     algo.delta: [0.005, 0.01]
 //   reference: ../results/reference/quick.csv  # optional, for `regress`

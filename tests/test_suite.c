@@ -180,8 +180,39 @@ typedef struct {
   const char *what, *text, *needle;
 } bad_case_t;
 
+// An algorithm's `envs:` list pairs it with some envs only (a single- and a multi-agent block in
+// one suite): the excluded pairs produce no runs and the order of the rest is unchanged.
+static void test_env_restriction(void) {
+  suite_t s;
+  int rc = load(
+      "name: mixed\n"
+      "seeds: 2\n"
+      "envs: [{name: gridworld, cost_limit: 0.6}, halfcheetah_2x3]\n"
+      "algos:\n"
+      "  - {name: cpo, envs: [gridworld]}\n"
+      "  - {name: mappo, envs: [halfcheetah_2x3]}\n"
+      "  - ppo_lag\n",
+      &s);
+  CHECK(rc == 0, "load failed: %s", err_message());
+  if (rc) return;
+  static const char *const want[] = {
+      "gridworld/cpo/seed0",       "gridworld/cpo/seed1",       "gridworld/ppo_lag/seed0",
+      "gridworld/ppo_lag/seed1",   "halfcheetah_2x3/mappo/seed0", "halfcheetah_2x3/mappo/seed1",
+      "halfcheetah_2x3/ppo_lag/seed0", "halfcheetah_2x3/ppo_lag/seed1"};
+  CHECK(s.n_runs == 8, "n_runs %d, expected 8 (2 of 6 pairs excluded)", s.n_runs);
+  for (int i = 0; i < s.n_runs && i < 8; i++)
+    CHECK(!strcmp(s.runs[i].name, want[i]), "run %d is %s, expected %s", i, s.runs[i].name,
+          want[i]);
+  suite_free(&s);
+}
+
 static void test_errors(void) {
   static const bad_case_t cases[] = {
+      {"envs list names no env of the suite",
+       "seeds: 1\nenvs: [gridworld]\nalgos: [{name: cpo, envs: [ant_2x4]}]\n",
+       "suite.yaml: algos[0].envs[0]: 'ant_2x4' is not an env of this suite"},
+      {"envs list not a list", "seeds: 1\nenvs: [gridworld]\nalgos: [{name: cpo, envs: gridworld}]\n",
+       "suite.yaml: algos[0].envs"},
       {"bad YAML", "envs: [gridworld\nalgos: [cpo]\nseeds: 1\n", "suite.yaml: not valid YAML"},
       {"two documents", "seeds: 1\n---\nseeds: 2\n", "more than one YAML document"},
       {"empty file", "# nothing\n", "suite.yaml: empty suite file"},
@@ -291,6 +322,7 @@ int main(void) {
   test_expansion_order();
   test_grid_label_clash_and_seed_count();
   test_precedence();
+  test_env_restriction();
   test_errors();
   check_rm_rf(scratch);
   return check_report("test_suite");
