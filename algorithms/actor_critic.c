@@ -659,3 +659,190 @@ int ac_ppo_update(ac_t *ac, const char *name, buf_t *buf, int sequential, rng_t 
   if (!ac_finite(ac)) return err_fail("%s: diverged (non-finite parameters)", name);
   return 0;
 }
+
+// ---- trust-region helpers (macpo) ---------------------------------------------------------
+
+int ac_tr_create(ac_tr_t *tr, ac_t *ac, double damping, int cost_m) {
+  memset(tr, 0, sizeof *tr);
+  tr->ac = ac;
+  tr->damping = damping;
+  tr->cost_m = cost_m;
+  for (int i = 0; i < ac->n_actors; i++)
+    if (ac->actors[i].pol.n_params > tr->n_max) tr->n_max = ac->actors[i].pol.n_params;
+  size_t n = (size_t)tr->n_max;
+  float **vecs[] = {&tr->theta_old, &tr->g, &tr->b, &tr->u, &tr->w, &tr->x, &tr->fvp_tmp};
+  for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++)
+    if (!(*vecs[i] = err_calloc(n, sizeof(float)))) return ERR_FAIL;
+  tr->cg_work = err_calloc(3 * n, sizeof(float));
+  tr->old_dist = err_calloc((size_t)ac->max_rows * ac->act_dim, sizeof(float));
+  tr->old_log_std = err_calloc(ac->act_dim, sizeof(float));
+  tr->idx = err_calloc(ac->max_rows, sizeof(int));
+  if (!tr->cg_work || !tr->old_dist || !tr->old_log_std || !tr->idx) return ERR_FAIL;
+  return 0;
+}
+
+void ac_tr_destroy(ac_tr_t *tr) {
+  float *all[] = {tr->theta_old, tr->g,       tr->b,       tr->u,        tr->w,
+                  tr->x,         tr->fvp_tmp, tr->cg_work, tr->old_dist, tr->old_log_std};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+  free(tr->idx);
+  memset(tr, 0, sizeof *tr);
+}
+
+// Rows [s, s + n) of the minibatch into the ac_t's row scratch, and the actor's forward on them.
+static void ac_tr_forward_chunk(ac_tr_t *tr, const float *theta, int s, int n) {
+  ac_t *ac = tr->ac;
+  int od, kd;
+  ac_actor_dims(ac, &od, &kd);
+  ac_gather_rows(ac, tr->mb + s, n, od, kd);
+  pol_forward(&ac->actors[tr->actor].pol, theta, ac->mb_obs, n);
+}
+
+void ac_tr_begin(ac_tr_t *tr, int actor, const int *mb, int rows, const float *M) {
+  ac_t *ac = tr->ac;
+  ac_actor_t *act = &ac->actors[actor];
+  int od, kd;
+  ac_actor_dims(ac, &od, &kd);
+  tr->actor = actor;
+  tr->n = act->pol.n_params;
+  tr->mb = mb;
+  tr->rows = rows;
+  tr->M = M;
+  memcpy(tr->theta_old, act->theta, sizeof(float) * tr->n);
+  memset(tr->g, 0, sizeof(float) * tr->n);
+  memset(tr->b, 0, sizeof(float) * tr->n);
+  double sr = 0, sc = 0;
+  for (int s = 0; s < rows; s += ac->chunk) {
+    int n = rows - s < ac->chunk ? rows - s : ac->chunk;
+    ac_tr_forward_chunk(tr, act->theta, s, n);
+    pol_save_dist(&act->pol, tr->old_dist + (size_t)s * kd, tr->old_log_std);
+    pol_logp(&act->pol, ac->mb_act, ac->mb_logp);
+    // dS/dlogp_j = r_j m_j A_j / rows (r' = r); the two cotangents of one forward.
+    for (int j = 0; j < n; j++) {
+      int i = mb[s + j];
+      double r = exp((double)ac->mb_logp[j] - ac->g_logp_old[i]);
+      double m = M ? M[i] : 1.0, mc = tr->cost_m ? m : 1.0;
+      double term_r = r * m * ac->g_adv[i], term_c = r * mc * ac->g_adv_c[i];
+      sr += term_r;
+      sc += term_c;
+      ac->mb_dlogp[j] = (float)(-term_r / rows);
+      ac->mb_t1[j] = (float)(term_c / rows);
+    }
+    pol_backward(&act->pol, act->theta, ac->mb_act, ac->mb_dlogp, NULL, NULL, NULL, NULL, tr->g);
+    pol_backward(&act->pol, act->theta, ac->mb_act, ac->mb_t1, NULL, NULL, NULL, NULL, tr->b);
+  }
+  tr->surr_r_old = sr / rows;
+  tr->surr_c_old = sc / rows;
+  tr->cached = rows <= ac->chunk;
+}
+
+void ac_tr_fvp(void *ctx, const float *v, float *out) {
+  ac_tr_t *tr = ctx;
+  ac_t *ac = tr->ac;
+  pol_t *pol = &ac->actors[tr->actor].pol;
+  int n = tr->n;
+  if (tr->cached) {
+    pol_fvp(pol, tr->theta_old, v, out);
+  } else {
+    // pol_fvp averages over its chunk; weight each chunk by its share of the minibatch.
+    memset(out, 0, sizeof(float) * n);
+    for (int s = 0; s < tr->rows; s += ac->chunk) {
+      int rows = tr->rows - s < ac->chunk ? tr->rows - s : ac->chunk;
+      ac_tr_forward_chunk(tr, tr->theta_old, s, rows);
+      pol_fvp(pol, tr->theta_old, v, tr->fvp_tmp);
+      float wgt = (float)rows / (float)tr->rows;
+      for (int i = 0; i < n; i++) out[i] += wgt * tr->fvp_tmp[i];
+    }
+  }
+  for (int i = 0; i < n; i++) out[i] += (float)tr->damping * v[i];
+}
+
+void ac_tr_eval(ac_tr_t *tr, double *surr_r, double *surr_c, double *kl) {
+  ac_t *ac = tr->ac;
+  ac_actor_t *act = &ac->actors[tr->actor];
+  int od, kd;
+  ac_actor_dims(ac, &od, &kd);
+  double sr = 0, sc = 0, k = 0;
+  for (int s = 0; s < tr->rows; s += ac->chunk) {
+    int n = tr->rows - s < ac->chunk ? tr->rows - s : ac->chunk;
+    ac_tr_forward_chunk(tr, act->theta, s, n);
+    pol_logp(&act->pol, ac->mb_act, ac->mb_logp);
+    pol_kl(&act->pol, tr->old_dist + (size_t)s * kd, tr->old_log_std, ac->mb_t2);
+    for (int j = 0; j < n; j++) {
+      int i = tr->mb[s + j];
+      double r = exp((double)ac->mb_logp[j] - ac->g_logp_old[i]);
+      double m = tr->M ? tr->M[i] : 1.0, mc = tr->cost_m ? m : 1.0;
+      sr += r * m * ac->g_adv[i];
+      sc += r * mc * ac->g_adv_c[i];
+      k += ac->mb_t2[j];
+    }
+  }
+  tr->cached = 0;  // the caches now hold another parameter point
+  *surr_r = sr / tr->rows;
+  *surr_c = sc / tr->rows;
+  *kl = k / tr->rows;
+}
+
+static double ac_tr_dot(const float *a, const float *b, int n) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+void ac_tr_direction(cg_matvec_fn matvec, void *ctx, const float *g, const float *b, int n,
+                     double c, double delta, int cg_iters, double norm_cap, float *u, float *w,
+                     float *x, float *cg_work, ac_tr_dir_t *out) {
+  cg_solve(matvec, ctx, g, n, cg_iters, 1e-10, u, cg_work);
+  cg_solve(matvec, ctx, b, n, cg_iters, 1e-10, w, cg_work);
+  out->q = ac_tr_dot(g, u, n);
+  out->r = ac_tr_dot(g, w, n);
+  out->s = ac_tr_dot(b, w, n);
+  out->b_norm2 = ac_tr_dot(b, b, n);
+  tr_cpo_dual(out->q, out->r, out->s, c, delta, out->b_norm2, &out->sol);
+  tr_cpo_direction(&out->sol, u, w, n, x);
+  // MACPO r_macpo.py: a direction longer than 0.5 is rescaled to 0.5 (specs §5 step 9).
+  out->x_norm = sqrt(ac_tr_dot(x, x, n));
+  out->capped = norm_cap > 0 && out->x_norm > norm_cap;
+  if (out->capped) {
+    double k = norm_cap / out->x_norm;
+    for (int i = 0; i < n; i++) x[i] = (float)(k * x[i]);
+  }
+}
+
+typedef struct {
+  ac_tr_t *tr;
+  int qp_case;
+  double c, delta;
+  ac_tr_ls_t *out;
+} ac_tr_ls_ctx_t;
+
+static int ac_tr_try_step(void *ctx, double frac) {
+  ac_tr_ls_ctx_t *lc = ctx;
+  ac_tr_t *tr = lc->tr;
+  float *theta = tr->ac->actors[tr->actor].theta;
+  for (int i = 0; i < tr->n; i++) theta[i] = tr->theta_old[i] - (float)frac * tr->x[i];
+  double sr, sc, kl;
+  ac_tr_eval(tr, &sr, &sc, &kl);
+  lc->out->frac = frac;
+  lc->out->kl = kl;
+  lc->out->surr_r = sr;
+  lc->out->surr_c = sc;
+  int ok_kl = kl < lc->delta;
+  int ok_loss = lc->qp_case <= 1 || -sr < -tr->surr_r_old;
+  int ok_cost = sc - tr->surr_c_old <= fmax(-lc->c, 0.0);
+  return ok_kl && ok_loss && ok_cost && isfinite(sr) && isfinite(sc) && isfinite(kl);
+}
+
+int ac_tr_line_search(ac_tr_t *tr, int qp_case, double c, double delta, double frac0, double decay,
+                      int steps, ac_tr_ls_t *out) {
+  ac_tr_ls_ctx_t lc = {tr, qp_case, c, delta, out};
+  out->ls_step = cg_line_search(ac_tr_try_step, &lc, frac0, decay, steps);
+  if (out->ls_step < 0) {
+    memcpy(tr->ac->actors[tr->actor].theta, tr->theta_old, sizeof(float) * tr->n);
+    out->frac = 0;
+    out->kl = 0;
+    out->surr_r = tr->surr_r_old;
+    out->surr_c = tr->surr_c_old;
+  }
+  return out->ls_step;
+}

@@ -215,4 +215,72 @@ void ac_lagrangian_advantage(const float *adv_r, const float *adv_c, float lambd
                              float *out);
 // The multiplier gradient of one minibatch: constraint_term + mean(ratio * adv_c).
 double ac_lambda_grad(const float *ratio, const float *adv_c, int B, double constraint_term);
+
+// ---- trust-region helpers (macpo) ---------------------------------------------------------
+// One constrained trust-region step of one actor on one minibatch of the selected agent's rows
+// (specs/algorithms.md §5 steps 3-10), in pieces that macpo.c chains and tests/test_macpo.c
+// checks one by one. Surrogates use the joint ratio r = exp(logp - logp_rollout) of each row:
+//   S_R = mean(r M A_r),  S_C = mean(r M_c A_c),  M_c = M (released) or 1 (cost_m = 0);
+// g = grad(-S_R) (the LOSS gradient of the SSA/MACPO convention), b = grad S_C.
+// All scratch is allocated by ac_tr_create; nothing is allocated per minibatch. A minibatch of at
+// most ac->chunk rows keeps its forward pass cached between Fisher-vector products; a larger one
+// is re-evaluated chunk by chunk (same mean, more work).
+#include "algorithms/trust_region.h"
+#include "core/cg.h"
+
+typedef struct {
+  ac_t *ac;
+  double damping;  // F v + damping v (specs §5: 0.1)
+  int cost_m;      // 1: the cost surrogate is weighted by M too (released)
+  int n_max;       // largest actor's parameter count
+  float *theta_old, *g, *b, *u, *w, *x, *fvp_tmp, *cg_work;  // [n_max]; cg_work [3 n_max]
+  float *old_dist, *old_log_std;  // [max_rows][act_dim], [act_dim]: the minibatch at theta_old
+  int *idx;                       // [max_rows]: the caller's row order of one pass
+  // The current minibatch (ac_tr_begin).
+  int actor, n, rows;
+  const int *mb;                  // its selected-row indices [rows]
+  const float *M;                 // [selected rows] or NULL (= 1)
+  int cached;                     // the actor's forward caches hold the minibatch at theta_old
+  double surr_r_old, surr_c_old;  // S_R, S_C at theta_old
+} ac_tr_t;
+
+// What ac_tr_direction computed: the case-selection inputs, the dual solution, the cap.
+typedef struct {
+  double q, r, s, b_norm2;  // g.H^-1 g, g.H^-1 b, b.H^-1 b, b.b
+  tr_cpo_solution_t sol;
+  double x_norm;  // |x| before the cap
+  int capped;     // 1 when x was rescaled to the cap
+} ac_tr_dir_t;
+
+// What ac_tr_line_search found.
+typedef struct {
+  int ls_step;                // accepted trial (0-based), or -1: theta_old restored
+  double frac;                // accepted step fraction (0 when none)
+  double kl, surr_r, surr_c;  // at the final parameters (theta_old when none: kl 0)
+} ac_tr_ls_t;
+
+int ac_tr_create(ac_tr_t *tr, ac_t *ac, double damping, int cost_m);
+void ac_tr_destroy(ac_tr_t *tr);
+// Start a step of `actor` on the selected rows mb[0..rows) (ac_gather_agent first): keeps
+// theta_old and the rows' distributions, computes S_R, S_C at theta_old and g, b.
+void ac_tr_begin(ac_tr_t *tr, int actor, const int *mb, int rows, const float *M);
+// out = (F + damping I) v, F the exact Fisher of the minibatch's mean KL at theta_old
+// (pol_fvp). A cg_matvec_fn; ctx is the ac_tr_t.
+void ac_tr_fvp(void *ctx, const float *v, float *out);
+// S_R, S_C and mean_rows KL(theta_old || theta) at the actor's current parameters.
+void ac_tr_eval(ac_tr_t *tr, double *surr_r, double *surr_c, double *kl);
+// specs §5 steps 4-9 for a loss gradient g and cost gradient b under the metric `matvec`:
+// u = H^-1 g and w = H^-1 b by cg_iters CG iterations (tolerance 1e-10), q r s and b.b, the CPO
+// dual of trust_region.h with constraint value c and radius delta, the direction x (the full
+// step is theta_old - x), then x rescaled to norm norm_cap when longer (norm_cap <= 0: no cap).
+// u, w, x [n]; cg_work [3n].
+void ac_tr_direction(cg_matvec_fn matvec, void *ctx, const float *g, const float *b, int n,
+                     double c, double delta, int cg_iters, double norm_cap, float *u, float *w,
+                     float *x, float *cg_work, ac_tr_dir_t *out);
+// specs §5 step 10 along tr->x: trials theta = theta_old - frac0 decay^i x, i < steps; accept
+// the first with KL(old || new) < delta, -S_R below its value at theta_old when qp_case >= 2,
+// and S_C - S_C(theta_old) <= max(-c, 0) (all finite). None accepted: theta_old is restored
+// bit-exactly. Returns out->ls_step.
+int ac_tr_line_search(ac_tr_t *tr, int qp_case, double c, double delta, double frac0, double decay,
+                      int steps, ac_tr_ls_t *out);
 #endif

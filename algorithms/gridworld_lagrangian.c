@@ -19,7 +19,7 @@
 
 typedef struct {
   double lr, value_lr, lagrange_lr, lambda_init, gamma, entropy_coef;
-  int hidden;
+  int hidden, entropy_decay;
   char constraint[CFG_STR_MAX];
 } gl_params_t;
 
@@ -33,6 +33,8 @@ static const cfg_param_t gl_param_table[] = {
     P("hidden", CFG_INT, hidden, "128", "width of the two hidden layers"),
     P("entropy_coef", CFG_FLOAT, entropy_coef, "0",
       "entropy bonus (not in the seed; keeps the policy stochastic where mixing is optimal)"),
+    P("entropy_decay", CFG_BOOL, entropy_decay, "false",
+      "decay the entropy bonus linearly to 0 over the run"),
     {"constraint", CFG_STRING, offsetof(gl_params_t, constraint), "episodic",
      "what lambda compares with the limit: undiscounted episodic cost, or the seed's mean "
      "discounted cost-to-go",
@@ -129,15 +131,20 @@ static int gl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   pol_logp(&s->pol, s->mb_act, s->mb_d);
   pol_entropy(&s->pol, s->mb_e);
   double loss = 0, entropy = 0;
+  double ent_coef = g->p.entropy_coef;
+  if (g->p.entropy_decay && g->run.total_steps > 0) {
+    double left = 1.0 - (double)(info->env_steps) / (double)g->run.total_steps;
+    ent_coef *= left > 0 ? left : 0;
+  }
   for (int k = 0; k < n; k++) {
     float w = (s->mb_a[k] - s->mb_c[k]) - g->lambda * s->mb_b[k];
     loss -= (double)s->mb_d[k] * w;
     entropy += s->mb_e[k];
     s->mb_e[k] = -w / (float)n;                          // d loss / d logp_k
-    s->mb_c[k] = -(float)g->p.entropy_coef / (float)n;  // d loss / d entropy_k
+    s->mb_c[k] = -(float)ent_coef / (float)n;  // d loss / d entropy_k
   }
   memset(s->grad, 0, sizeof(float) * s->pol.n_params);
-  pol_backward(&s->pol, s->theta, s->mb_act, s->mb_e, g->p.entropy_coef > 0 ? s->mb_c : NULL,
+  pol_backward(&s->pol, s->theta, s->mb_act, s->mb_e, ent_coef > 0 ? s->mb_c : NULL,
                NULL, NULL, NULL, s->grad);
   adam_step(&g->pol_opt, s->theta, s->grad);
 

@@ -31,6 +31,10 @@ typedef struct {
   int n_info;                   // extra per-step values (cost components) logged per episode
   const char *info_names[ENV_MAX_INFO];
   uint8_t adjacency[ENV_MAX_AGENTS][ENV_MAX_AGENTS];  // agent graph (1 = neighbours)
+  // Appended. obs_local = 1: each agent observes only its obs_k-hop neighbourhood (MAMuJoCo
+  // obsk: the joints within obs_k hops of its own on the joint graph behind `adjacency`);
+  // 0: global (or env-defined) observations, obs_k unused.
+  int obs_local, obs_k;
 } env_spec_t;
 
 typedef struct {

@@ -114,12 +114,16 @@ declare -A ARGS=(
   [mappo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [happo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1"
+  [macpo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
+  [scal_mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1 env.obs=obsk env.obs_k=1 algo.kappa=1"
 )
 declare -A ENVS=([gridworld_lagrangian]=gridworld [cpo]=gridworld [ppo_lag]=gridworld
-                 [mappo]=halfcheetah_2x3 [happo]=halfcheetah_2x3 [mappo_lag]=halfcheetah_2x3)
+                 [mappo]=halfcheetah_2x3 [happo]=halfcheetah_2x3 [mappo_lag]=halfcheetah_2x3
+                 [macpo]=halfcheetah_2x3
+                 [scal_mappo_lag]=halfcheetah_6x1)
 
 # ---- one kill per algorithm, checkpoint every 3 updates -------------------------------------
-for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag; do
+for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag macpo scal_mappo_lag; do
   t0=$SECONDS
   # shellcheck disable=SC2206  # word splitting of the budget arguments is intended
   args=(--env "${ENVS[$algo]}" --algo "$algo" --seed 3 ${ARGS[$algo]} run.checkpoint_every=3)

@@ -309,6 +309,8 @@ static int mamj_fill_spec(mamj_shared_t *s, const mamj_params_t *p) {
   for (int a = 0; a < sp->n_agents; a++)
     if (sp->obs_dim[a] > sp->max_obs_dim) sp->max_obs_dim = sp->obs_dim[a];
   part_adjacency(&s->graph, &s->part, sp->adjacency);
+  sp->obs_local = s->obsk;
+  sp->obs_k = s->obsk ? s->obs_k : 0;
   return ERR_OK;
 }
 
