@@ -40,12 +40,13 @@ typedef struct {
   char std[CFG_STR_MAX];
 } ac_params_t;
 
-// The shared entries of a parameter table; `share` is the default of share_params ("true" for
-// MAPPO), S the algorithm's parameter struct (its first member must be `ac_params_t ac`).
+// The shared entries of a parameter table. S is the algorithm's parameter struct (its first
+// member must be `ac_params_t ac`); the other arguments are the defaults that differ between
+// algorithms: share_params ("true" for MAPPO), critic_lr, epochs and minibatches.
 #define AC_PARAM(S, k, t, f, d, h, lo, hi) {k, t, offsetof(S, ac.f), d, h, NULL, lo, hi}
-#define AC_COMMON_PARAMS(S, share)                                                              \
+#define AC_COMMON_PARAMS(S, share, clr, ep, mb)                                              \
   AC_PARAM(S, "lr", CFG_FLOAT, lr, "5e-4", "actor Adam learning rate", 0, 1),                   \
-      AC_PARAM(S, "critic_lr", CFG_FLOAT, critic_lr, "5e-4", "critic Adam learning rate", 0,  \
+      AC_PARAM(S, "critic_lr", CFG_FLOAT, critic_lr, clr, "critic Adam learning rate", 0,   \
                1),                                                                             \
       AC_PARAM(S, "adam_eps", CFG_FLOAT, adam_eps, "1e-5", "Adam epsilon", 0, 1),              \
       AC_PARAM(S, "max_grad_norm", CFG_FLOAT, max_grad_norm, "10", "global-norm gradient clip", \
@@ -59,8 +60,8 @@ typedef struct {
       AC_PARAM(S, "lam", CFG_FLOAT, lam, "0.95", "GAE lambda (reward and cost)", 0, 1),         \
       AC_PARAM(S, "std_init", CFG_FLOAT, std_init, "1",                                        \
                "initial std parameter: rho (std: sigmoid) or log sigma (std: log)", -20, 20),  \
-      AC_PARAM(S, "epochs", CFG_INT, epochs, "5", "passes over the batch per update", 1, 1000), \
-      AC_PARAM(S, "minibatches", CFG_INT, minibatches, "1", "minibatches per epoch", 1,        \
+      AC_PARAM(S, "epochs", CFG_INT, epochs, ep, "passes over the batch per update", 1, 1000), \
+      AC_PARAM(S, "minibatches", CFG_INT, minibatches, mb, "minibatches per epoch", 1,        \
                1 << 20),                                                                       \
       AC_PARAM(S, "hidden", CFG_INT, hidden, "64", "width of the hidden layers", 1, 4096),     \
       AC_PARAM(S, "layers", CFG_INT, layers, "2", "hidden layers (actor and critics)", 1,      \

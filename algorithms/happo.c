@@ -11,7 +11,8 @@ typedef struct {
   ac_params_t ac;
 } happo_params_t;
 
-static const cfg_param_t happo_param_table[] = {AC_COMMON_PARAMS(happo_params_t, "false")};
+static const cfg_param_t happo_param_table[] = {
+    AC_COMMON_PARAMS(happo_params_t, "false", "5e-4", "5", "1")};
 
 static int happo_create(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
                         void **out) {

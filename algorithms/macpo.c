@@ -27,9 +27,8 @@
 //   released per-agent critic takes (one per actor minibatch); the team critics stand in for the
 //   A identical released ones (actor_critic.h). The critic step's place (before each actor step
 //   in the released loop) does not matter: the advantages are fixed by ac_prepare.
-// The parameter table lists the actor-critic keys itself (not AC_COMMON_PARAMS) to give MACPO's
-// defaults (critic_lr 5e-3, minibatches 40) and to say which keys MACPO ignores;
-// tests/test_macpo.c checks that it holds every AC_COMMON_PARAMS key.
+// The parameter table takes the actor-critic keys from AC_COMMON_PARAMS with MACPO's defaults
+// (critic_lr 5e-3, epochs 1, minibatches 40); lr, clip and entropy_coef are unused by MACPO.
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -48,46 +47,10 @@ typedef struct {
 #define S macpo_params_t
 #define P(k, t, f, d, h, lo, hi) {k, t, offsetof(S, f), d, h, NULL, lo, hi}
 static const cfg_param_t macpo_param_table[] = {
-    // The actor-critic keys (AC_COMMON_PARAMS) with MACPO's defaults and meanings.
-    AC_PARAM(S, "lr", CFG_FLOAT, lr, "5e-4",
-             "unused by macpo (no actor optimiser: the actors move by trust-region steps)", 0, 1),
-    AC_PARAM(S, "critic_lr", CFG_FLOAT, critic_lr, "5e-3", "critic Adam learning rate", 0, 1),
-    AC_PARAM(S, "adam_eps", CFG_FLOAT, adam_eps, "1e-5", "Adam epsilon (critics)", 0, 1),
-    AC_PARAM(S, "max_grad_norm", CFG_FLOAT, max_grad_norm, "10",
-             "global-norm gradient clip (critics)", 0, 1e9),
-    AC_PARAM(S, "clip", CFG_FLOAT, clip, "0.2", "unused by macpo (no PPO ratio clip)", 0, 1),
-    AC_PARAM(S, "value_clip", CFG_FLOAT, value_clip, "0.2",
-             "value clip around the rollout's prediction (normalised units)", 0, 1e9),
-    AC_PARAM(S, "huber_delta", CFG_FLOAT, huber_delta, "10", "Huber loss threshold", 0, 1e9),
-    AC_PARAM(S, "entropy_coef", CFG_FLOAT, entropy_coef, "0",
-             "unused by macpo (the released surrogate has no entropy term)", 0, 1),
-    AC_PARAM(S, "gamma", CFG_FLOAT, gamma, "0.99", "discount (reward and cost)", 0, 1),
-    AC_PARAM(S, "lam", CFG_FLOAT, lam, "0.95", "GAE lambda (reward and cost)", 0, 1),
-    AC_PARAM(S, "std_init", CFG_FLOAT, std_init, "1",
-             "initial std parameter: rho (std: sigmoid) or log sigma (std: log)", -20, 20),
-    AC_PARAM(S, "epochs", CFG_INT, epochs, "1",
-             "unused by macpo: actors and critics take one pass per update (released schedule)", 1,
-             1000),
-    AC_PARAM(S, "minibatches", CFG_INT, minibatches, "40",
-             "minibatches per agent (one trust-region step each) and per critic pass (one Adam "
-             "step each)",
-             1, 1 << 20),
-    AC_PARAM(S, "hidden", CFG_INT, hidden, "64", "width of the hidden layers", 1, 4096),
-    AC_PARAM(S, "layers", CFG_INT, layers, "2", "hidden layers (actor and critics)", 1,
-             MLP_MAX_LAYERS),
-    AC_PARAM(S, "share_params", CFG_BOOL, share_params, "false",
-             "one actor for all agents, stepped on every agent's rows (no sequential order, "
-             "M = 1; needs equal observation and action sizes)",
-             1, 0),
-    AC_PARAM(S, "proper_time_limits", CFG_BOOL, proper_time_limits, "true",
-             "bootstrap the value at time-limit truncations", 1, 0),
-    AC_PARAM(S, "value_norm", CFG_BOOL, value_norm, "true",
-             "train the critics on normalised returns (running normaliser)", 1, 0),
-    {"activation", CFG_STRING, offsetof(S, ac.activation), "relu",
-     "hidden activation of actor and critics", "relu|tanh", 1, 0},
-    {"std", CFG_STRING, offsetof(S, ac.std), "sigmoid",
-     "std parametrisation: 0.5 sigmoid(rho) (released) or a learnable log sigma", "sigmoid|log", 1,
-     0},
+    // The actor-critic keys with MACPO's defaults: critic_lr 5e-3, one pass (epochs 1) of 40
+    // minibatches. lr, clip and entropy_coef are unused (no actor optimiser: the actors move by
+    // trust-region steps); epochs is forced to 1.
+    AC_COMMON_PARAMS(S, "false", "5e-3", "1", "40"),
     // MACPO's own.
     P("kl_threshold", CFG_FLOAT, kl_threshold, "0.0065",
       "KL radius delta of the QP and the line search (accept when KL < delta)", 0, 10),

@@ -11,7 +11,8 @@ typedef struct {
   ac_params_t ac;
 } mappo_params_t;
 
-static const cfg_param_t mappo_param_table[] = {AC_COMMON_PARAMS(mappo_params_t, "true")};
+static const cfg_param_t mappo_param_table[] = {
+    AC_COMMON_PARAMS(mappo_params_t, "true", "5e-4", "5", "1")};
 
 static int mappo_create(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
                         void **out) {

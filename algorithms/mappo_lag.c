@@ -29,7 +29,7 @@ typedef struct {
 
 #define P(k, t, f, d, h, lo, hi) {k, t, offsetof(ml_params_t, f), d, h, NULL, lo, hi}
 static const cfg_param_t ml_param_table[] = {
-    AC_COMMON_PARAMS(ml_params_t, "false"),
+    AC_COMMON_PARAMS(ml_params_t, "false", "5e-4", "5", "1"),
     P("lambda_init", CFG_FLOAT, lambda_init, "0.78", "initial multiplier of every agent", 0, 1e6),
     P("lambda_lr", CFG_FLOAT, lambda_lr, "0.05", "multiplier step size per actor minibatch", 0,
       1e6),

@@ -62,7 +62,7 @@ typedef struct {
 #define P(k, t, f, d, h, lo, hi) \
   { k, t, offsetof(sml_params_t, f), d, h, NULL, lo, hi }
 static const cfg_param_t sml_param_table[] = {
-    AC_COMMON_PARAMS(sml_params_t, "false"),
+    AC_COMMON_PARAMS(sml_params_t, "false", "5e-4", "5", "1"),
     P("kappa", CFG_INT, kappa, "3",
       "hops of each agent's neighbourhood (actor and critics read its obsk observation: must "
       "equal env.obs_k)",

@@ -975,8 +975,8 @@ static void test_save_load(void) {
   free(params);
 }
 
-// Pins: MACPO's table holds every AC_COMMON_PARAMS key with the same type and offset (it lists
-// them itself to set its own defaults), no key twice; the MACPO defaults of the brief and the
+// Pins: MACPO's table holds every AC_COMMON_PARAMS key with the same type and offset, no key
+// twice; the MACPO defaults of the brief and the
 // official script: critic_lr 5e-3, minibatches 40, kl_threshold 0.0065, fraction_coef 0.27,
 // step_norm_cap 0.5, ls_steps 10, ls_decay 0.5, cg_iters 10, damping 0.1; 16 copies x 1000.
 typedef struct {
@@ -986,7 +986,7 @@ typedef struct {
 static void test_param_table(void) {
   const algo_class_t *cls = algo_find("macpo");
   if (!cls) return;
-  static const cfg_param_t common[] = {AC_COMMON_PARAMS(probe_params_t, "false")};
+  static const cfg_param_t common[] = {AC_COMMON_PARAMS(probe_params_t, "false", "5e-3", "1", "40")};
   int n_common = (int)(sizeof common / sizeof common[0]);
   for (int i = 0; i < n_common; i++) {
     int found = 0;
