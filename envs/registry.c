@@ -10,6 +10,7 @@ extern const env_class_t env_manyagent_ant_2x3, env_manyagent_ant_3x2, env_manya
 extern const env_class_t env_manyagent_ant_2x4, env_manyagent_ant_4x2, env_manyagent_ant_8x1;
 extern const env_class_t env_coupled_halfcheetah_2x6, env_coupled_halfcheetah_6x2;
 extern const env_class_t env_coupled_halfcheetah_12x1;
+extern const env_class_t env_drone_swarm, env_drone_swarm_point;
 
 static const env_class_t *const env_table[] = {
     &env_gridworld,
@@ -29,6 +30,7 @@ static const env_class_t *const env_table[] = {
     &env_coupled_halfcheetah_2x6,
     &env_coupled_halfcheetah_6x2,
     &env_coupled_halfcheetah_12x1,
+    &env_drone_swarm, &env_drone_swarm_point,
 };
 
 int env_count(void) {

@@ -1,0 +1,371 @@
+// test_drone_common: the drone-swarm task functions on constructed worlds and positions.
+// * world: the seed's defaults; slots >= d_min apart (exactly the lattice spacing) for N = 5, 16,
+//   64, clear of the obstacles' cost zones by the arrival radius and above the slot floor;
+//   obstacle lists cut or extended (generated ones clear of slots and of each other); bad
+//   parameters refused with the key named; the default cost limit 0.025 N T;
+// * spawn: 300 resets each for N = 5, 16, 64 give valid spawns inside the box, without the
+//   fallback; the same rng gives the same spawn; the fallback spawn is valid too;
+// * crash: the contact spheres (2 x 0.06 m; r_k + 0.06 m) and the 0.2 m floor, +-0.01 m;
+// * cost: two drones at 1.9 m cost 1 each, at 2.1 m nothing; a drone at r_k + d_safe -/+ 0.05 m
+//   from an obstacle costs 1 / 0; both at once cost 2;
+// * reward: the seed's terms to 1e-9, the dt scaling, the latched +100, -100 on a crash;
+//   success only when every drone is in its slot and none crashed;
+// * observations: layout, the K nearest in order (ties by index), obstacle surface distances,
+//   zero padding; share_obs layout; the ring adjacency for even, odd and large K.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "envs/drone_common.h"
+#include "tests/check.h"
+
+static const cfg_param_t common_rows[] = {DC_PARAM_ROWS};
+
+static void defaults(dc_params_t *p) {
+  memset(p, 0, sizeof *p);
+  cfg_section_t sec = {"env", common_rows, (int)(sizeof common_rows / sizeof common_rows[0]), p};
+  CHECK(cfg_set_defaults(&sec, 1) == 0, "defaults: %s", err_message());
+}
+
+static double dist3(const double *a, const double *b) {
+  return sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+              (a[2] - b[2]) * (a[2] - b[2]));
+}
+
+static void test_world(void) {
+  dc_params_t p;
+  defaults(&p);
+  dc_world_t w;
+  CHECK(dc_world_init(&w, &p) == 0, "defaults: %s", err_message());
+  CHECK(w.n == 5 && w.m == 3 && w.k == 4, "N %d M %d K %d", w.n, w.m, w.k);
+  CHECK(w.obstacle[2][0] == 5 && w.obstacle[2][1] == 5 && w.obstacle[2][2] == 3 &&
+            w.obstacle[2][3] == 1,
+        "third obstacle is the seed's (5, 5, 3), r 1");
+  CHECK(w.target[0] == 10 && w.target[1] == 10 && w.target[2] == 5, "target (10, 10, 5)");
+  CHECK(w.slot[0][0] == 10 && w.slot[0][1] == 10 && w.slot[0][2] == 5, "slot 0 is the target");
+  CHECK_NEAR(w.cost_limit, 0.025 * 5 * 200, 1e-12, "default cost limit 0.025 N T = 25");
+  CHECK(w.obs_dim == 11 + 7 * 4 + 4 * 3 && w.share_dim == 65, "obs %d share %d", w.obs_dim,
+        w.share_dim);
+  CHECK(w.step_weight == 1.0, "seed reward: unscaled");
+
+  static const int sizes[] = {5, 16, 64};
+  for (int s = 0; s < 3; s++) {
+    p.n_drones = sizes[s];
+    CHECK(dc_world_init(&w, &p) == 0, "N %d: %s", sizes[s], err_message());
+    double closest = INFINITY, worst_clear = INFINITY, lowest = INFINITY;
+    for (int i = 0; i < w.n; i++) {
+      for (int j = i + 1; j < w.n; j++) closest = fmin(closest, dist3(w.slot[i], w.slot[j]));
+      for (int o = 0; o < w.m; o++)
+        worst_clear = fmin(worst_clear, dist3(w.slot[i], w.obstacle[o]) - w.obstacle[o][3] -
+                                            w.d_safe - w.arrival_radius);
+      lowest = fmin(lowest, w.slot[i][2]);
+    }
+    // Lattice points: differences are exact multiples of the spacing.
+    CHECK(closest >= w.d_min && fabs(closest - 3.0) < 1e-12, "N %d: closest slots %.6f m", w.n,
+          closest);
+    CHECK(worst_clear >= 0, "N %d: a slot's arrival zone reaches an obstacle's cost zone (%g)", w.n,
+          worst_clear);
+    CHECK(lowest >= DC_SLOT_MIN_Z_M, "N %d: slot at z %g", w.n, lowest);
+    // Compact: every slot within the smallest lattice ball that can hold N points plus the
+    // exclusions (a loose bound: 4 spacings for 64).
+    for (int i = 0; i < w.n; i++)
+      CHECK(dist3(w.slot[i], w.target) <= 3.0 * 4 + 1e-9, "N %d: slot %d %.1f m from the target",
+            w.n, i, dist3(w.slot[i], w.target));
+  }
+  p.n_drones = 5;
+
+  // Obstacle list cut, emptied and extended.
+  p.n_obstacles = 1;
+  CHECK(dc_world_init(&w, &p) == 0 && w.m == 1 && w.obstacle[0][0] == 3, "n_obstacles 1");
+  CHECK(w.obs_dim == 11 + 28 + 4, "obs dim with one obstacle: %d", w.obs_dim);
+  p.n_obstacles = 0;
+  CHECK(dc_world_init(&w, &p) == 0 && w.m == 0 && w.obs_dim == 39, "no obstacles");
+  p.n_obstacles = 10;
+  p.n_drones = 16;
+  CHECK(dc_world_init(&w, &p) == 0 && w.m == 10, "10 obstacles: %s", err_message());
+  for (int o = 3; o < w.m; o++) {
+    CHECK(w.obstacle[o][3] == 1.0, "generated radius 1");
+    for (int q = 0; q < o; q++)
+      CHECK(dist3(w.obstacle[o], w.obstacle[q]) >= w.obstacle[o][3] + w.obstacle[q][3] + 1.0,
+            "generated obstacle %d 1 m clear of obstacle %d", o, q);
+    for (int i = 0; i < w.n; i++)
+      CHECK(dist3(w.obstacle[o], w.slot[i]) >= 1.0 + w.d_safe + w.arrival_radius,
+            "generated obstacle %d clear of slot %d", o, i);
+  }
+  dc_world_t w2;
+  CHECK(dc_world_init(&w2, &p) == 0 && memcmp(w.obstacle, w2.obstacle, sizeof w.obstacle) == 0,
+        "generated obstacles are the same every time");
+  defaults(&p);
+  snprintf(p.obstacles, sizeof p.obstacles, "%s", "0,0,20,2");
+  CHECK(dc_world_init(&w, &p) == 0 && w.m == 1 && w.obstacle[0][3] == 2, "custom list");
+  p.reward_scale_dt = 1;
+  p.cost_limit = 3.5;
+  p.n_drones = 2;
+  CHECK(dc_world_init(&w, &p) == 0 && w.step_weight == 0.1 && w.cost_limit == 3.5 && w.k == 1,
+        "dt scaling, explicit limit, K = N - 1");
+
+  // Bad input names the key.
+  static const struct {
+    const char *key, *value;
+  } bad[] = {{"obstacles", "1,2,3"},    {"obstacles", "1,2,3,0"}, {"obstacles", "a,b,c,d"},
+             {"obstacles", "1,2,3,1;"}, {"target", "1,2"},        {"target", "1,2,3,4"},
+             {"spawn_centre", "x,0,0"}, {"slot_spacing", "1.5"},  {"cost_limit", "-0.5"}};
+  for (int b = 0; b < (int)(sizeof bad / sizeof bad[0]); b++) {
+    defaults(&p);
+    if (!strcmp(bad[b].key, "obstacles")) snprintf(p.obstacles, CFG_STR_MAX, "%s", bad[b].value);
+    if (!strcmp(bad[b].key, "target")) snprintf(p.target, CFG_STR_MAX, "%s", bad[b].value);
+    if (!strcmp(bad[b].key, "spawn_centre"))
+      snprintf(p.spawn_centre, CFG_STR_MAX, "%s", bad[b].value);
+    if (!strcmp(bad[b].key, "slot_spacing")) p.slot_spacing = atof(bad[b].value);
+    if (!strcmp(bad[b].key, "cost_limit")) p.cost_limit = atof(bad[b].value);
+    int rc = dc_world_init(&w, &p);
+    char want[64];
+    snprintf(want, sizeof want, "env.%s", bad[b].key);
+    CHECK(rc == ERR_INPUT && strstr(err_message(), want), "%s=%s: rc %d, '%s'", bad[b].key,
+          bad[b].value, rc, err_message());
+  }
+}
+
+static void test_spawn(void) {
+  static const int sizes[] = {5, 16, 64};
+  for (int s = 0; s < 3; s++) {
+    dc_params_t p;
+    defaults(&p);
+    p.n_drones = sizes[s];
+    dc_world_t w;
+    if (dc_world_init(&w, &p)) continue;
+    double side = fmax(4.0, 3.0 * cbrt((double)w.n));
+    CHECK_NEAR(w.spawn_hi[0] - w.spawn_lo[0], side, 1e-12, "spawn box side");
+    CHECK(w.spawn_lo[2] >= DC_SPAWN_MIN_Z_M - 1e-12, "spawn box above the floor");
+    CHECK(dc_spawn_valid(&w, &w.fallback_spawn[0][0]), "N %d: fallback spawn valid", w.n);
+    rng_t r;
+    rng_seed(&r, 7);
+    int fallbacks = 0, invalid = 0, outside = 0;
+    double pos[3 * DC_MAX_DRONES], again[3 * DC_MAX_DRONES];
+    for (int k = 0; k < 300; k++) {
+      fallbacks += dc_spawn(&w, &r, pos);
+      invalid += !dc_spawn_valid(&w, pos);
+      for (int i = 0; i < 3 * w.n; i++)
+        outside += pos[i] < w.spawn_lo[i % 3] || pos[i] > w.spawn_hi[i % 3];
+    }
+    CHECK(fallbacks == 0 && invalid == 0 && outside == 0,
+          "N %d: 300 spawns: %d fallbacks, %d invalid, %d coordinates outside the box", w.n,
+          fallbacks, invalid, outside);
+    rng_t r1, r2;
+    rng_seed(&r1, 99);
+    rng_seed(&r2, 99);
+    dc_spawn(&w, &r1, pos);
+    dc_spawn(&w, &r2, again);
+    CHECK(memcmp(pos, again, sizeof(double) * 3 * w.n) == 0, "same rng, same spawn");
+  }
+}
+
+// A 3-drone world far from the obstacles: drones placed by hand.
+static void small_world(dc_world_t *w, int scale_dt) {
+  dc_params_t p;
+  defaults(&p);
+  p.n_drones = 3;
+  p.reward_scale_dt = scale_dt;
+  CHECK(dc_world_init(w, &p) == 0, "3 drones: %s", err_message());
+}
+
+static void test_crash(void) {
+  dc_world_t w;
+  small_world(&w, 0);
+  double pos[9] = {-10, -10, 5, -10, 0, 5, -10, 10, 5};
+  uint8_t crashed[3] = {0};
+  CHECK(dc_crash_test(&w, pos, 3, crashed) == 0, "apart and high: no crash");
+  pos[3 * 1 + 0] = -10;
+  pos[3 * 1 + 1] = -10 + 0.13;
+  CHECK(dc_crash_test(&w, pos, 3, crashed) == 0, "0.13 m apart: spheres of 0.06 m clear");
+  pos[3 * 1 + 1] = -10 + 0.11;
+  CHECK(dc_crash_test(&w, pos, 3, crashed) == 2 && crashed[0] && crashed[1] && !crashed[2],
+        "0.11 m apart: both crash");
+  memset(crashed, 0, 3);
+  double o[3] = {3, 3, 2};  // obstacle 0, r 1
+  double pos2[9] = {o[0], o[1], o[2] + 1.07, -10, 0, 5, -10, 10, 0.21};
+  CHECK(dc_crash_test(&w, pos2, 3, crashed) == 0, "1.07 m from a radius-1 centre, 0.21 m high");
+  pos2[2] = o[2] + 1.05;
+  pos2[8] = 0.19;
+  CHECK(dc_crash_test(&w, pos2, 3, crashed) == 2 && crashed[0] && !crashed[1] && crashed[2],
+        "touching the obstacle (1.05 m) and below 0.2 m");
+  // Stride 7 reads MuJoCo qpos (position then quaternion).
+  double qpos[21] = {-10, -10, 5, 1, 0, 0, 0, -10, -9.95, 5, 1, 0, 0, 0, -10, 10, 5, 1, 0, 0, 0};
+  memset(crashed, 0, 3);
+  CHECK(dc_crash_test(&w, qpos, 7, crashed) == 2 && !crashed[2], "stride 7");
+}
+
+static void test_cost_reward(void) {
+  dc_world_t w;
+  small_world(&w, 0);
+  dc_scratch_t sc;
+  float costs[3], obs_unused;
+  (void)obs_unused;
+  env_step_t out = {.costs = costs};
+  uint8_t arrived[3] = {0}, crashed[3] = {0};
+  // Drones 0 and 1 at 1.9 m, drone 2 far: cost 1 each for 0 and 1.
+  double pos[9] = {-10, -10, 5, -10 + 1.9, -10, 5, -10, 10, 5};
+  CHECK(dc_evaluate(&w, pos, crashed, arrived, &sc, &out) == 0, "not terminal");
+  CHECK(costs[0] == 1 && costs[1] == 1 && costs[2] == 0 && out.team_cost == 2,
+        "1.9 m: costs %g %g %g team %g", costs[0], costs[1], costs[2], out.team_cost);
+  CHECK(out.info[DC_INFO_COST_DD] == 2 && out.info[DC_INFO_COST_DO] == 0, "components");
+  double want = 0;
+  for (int i = 0; i < 3; i++) want -= dist3(pos + 3 * i, w.slot[i]);
+  want -= 2 * 10 * (2.0 - 1.9);
+  CHECK_NEAR(out.reward, want, 1e-3, "team reward: -distances - 10 (d_min - d) twice");
+  CHECK_NEAR(sc.drone_reward[0], -dist3(pos, w.slot[0]) - 1.0, 1e-9, "drone 0's reward");
+  pos[3] = -10 + 2.1;
+  dc_evaluate(&w, pos, crashed, arrived, &sc, &out);
+  CHECK(out.team_cost == 0 && costs[0] == 0 && costs[1] == 0, "2.1 m: no cost");
+  // Three drones pairwise close: each costs 1 (an indicator), the penalty counts neighbours.
+  double tri[9] = {-10, -10, 5, -9, -10, 5, -9.5, -10 + 0.866, 5};
+  dc_evaluate(&w, tri, crashed, arrived, &sc, &out);
+  CHECK(out.team_cost == 3 && costs[0] == 1, "triangle of 1 m: cost 1 per drone");
+  CHECK_NEAR(sc.drone_reward[0], -dist3(tri, w.slot[0]) - 10.0 - 10 * (2 - dist3(tri, tri + 6)),
+             1e-9, "penalty per too-close neighbour");
+
+  // Obstacle 0 (3, 3, 2), r 1, d_safe 2: cost inside 3 m.
+  double near[9] = {3, 3, 2 + 2.95, -10, 0, 5, -10, 10, 5};
+  dc_evaluate(&w, near, crashed, arrived, &sc, &out);
+  CHECK(costs[0] == 1 && out.team_cost == 1 && out.info[DC_INFO_COST_DO] == 1,
+        "r + d_safe - 0.05: cost %g", costs[0]);
+  near[2] = 2 + 3.05;
+  dc_evaluate(&w, near, crashed, arrived, &sc, &out);
+  CHECK(costs[0] == 0 && out.team_cost == 0, "r + d_safe + 0.05: cost %g", costs[0]);
+  // Both kinds at once: 2.
+  near[2] = 2 + 2.95;
+  near[3] = 3 + 1.5;
+  near[4] = 3;
+  near[5] = 2 + 2.95;
+  dc_evaluate(&w, near, crashed, arrived, &sc, &out);
+  CHECK(costs[0] == 2 && costs[1] == 2 && out.team_cost == 4,
+        "near an obstacle and a drone: 2 each (%g %g)", costs[0], costs[1]);
+
+  // Arrival: +100 once, success when all are in.
+  double at[9];
+  for (int i = 0; i < 3; i++)
+    for (int a = 0; a < 3; a++) at[3 * i + a] = w.slot[i][a] + (i == 2 && a == 0 ? 5.0 : 0.3);
+  memset(arrived, 0, 3);
+  CHECK(dc_evaluate(&w, at, crashed, arrived, &sc, &out) == 0, "two of three in: not done");
+  CHECK(out.info[DC_INFO_ARRIVALS] == 2 && arrived[0] && arrived[1] && !arrived[2], "arrivals 2");
+  CHECK_NEAR(sc.drone_reward[0], 100 - sqrt(3 * 0.09), 1e-9, "arrival bonus");
+  dc_evaluate(&w, at, crashed, arrived, &sc, &out);
+  CHECK(out.info[DC_INFO_ARRIVALS] == 0 && sc.drone_reward[0] < 0, "the bonus is paid once");
+  at[6] = w.slot[2][0] + 0.3;
+  CHECK(dc_evaluate(&w, at, crashed, arrived, &sc, &out) == 1, "all in: done");
+  CHECK(out.info[DC_INFO_SUCCESS] == 1 && out.info[DC_INFO_ARRIVALS] == 1, "success");
+  // A crash ends it without success, -100 to the crashed drone.
+  crashed[1] = 1;
+  CHECK(dc_evaluate(&w, at, crashed, arrived, &sc, &out) == 1, "crash: done");
+  CHECK(out.info[DC_INFO_SUCCESS] == 0 && out.info[DC_INFO_CRASHES] == 1, "crash, no success");
+  CHECK_NEAR(sc.drone_reward[1], -100 - sqrt(3 * 0.09), 1e-9, "crash penalty");
+
+  // dt scaling: per-step terms x 0.1, events unchanged.
+  dc_world_t ws;
+  small_world(&ws, 1);
+  uint8_t none[3] = {0}, arr2[3] = {0};
+  double pos3[9] = {-10, -10, 5, -10 + 1.9, -10, 5, -10, 10, 5};
+  dc_evaluate(&ws, pos3, none, arr2, &sc, &out);
+  CHECK_NEAR(sc.drone_reward[0], 0.1 * (-dist3(pos3, ws.slot[0]) - 1.0), 1e-9, "scaled terms");
+  none[2] = 1;
+  dc_evaluate(&ws, pos3, none, arr2, &sc, &out);
+  CHECK_NEAR(sc.drone_reward[2], -0.1 * dist3(pos3 + 6, ws.slot[2]) - 100, 1e-9,
+             "crash penalty unscaled");
+}
+
+static void test_observe(void) {
+  dc_params_t p;
+  defaults(&p);
+  p.n_drones = 6;
+  p.k_neighbours = 3;
+  dc_world_t w;
+  CHECK(dc_world_init(&w, &p) == 0, "6 drones");
+  int stride = w.obs_dim + 2;  // padding must be zeroed
+  // Drone 0 at the origin-ish; 1 at 3 m, 2 at 1 m, 3 at 2 m, 4 at 2 m (tie with 3), 5 at 5 m.
+  double pos[18] = {-10, -10, 5, -7, -10, 5, -10, -9, 5, -10, -10, 7, -12, -10, 5, -10, -5, 5};
+  double vel[18] = {0}, up[18];
+  for (int i = 0; i < 6; i++) {
+    vel[3 * i] = 0.1 * i;
+    up[3 * i] = 0, up[3 * i + 1] = 0.6, up[3 * i + 2] = 0.8;
+  }
+  uint8_t arrived[6] = {0, 1, 0, 0, 0, 0};
+  dc_scratch_t sc;
+  dc_distances(&w, pos, &sc);
+  float *obs = calloc((size_t)6 * stride, sizeof(float)), share[6 * DC_SHARE_DIM];
+  for (int i = 0; i < 6 * stride; i++) obs[i] = 99.0f;
+  dc_observe(&w, pos, vel, up, arrived, &sc, obs, stride, share);
+  const float *o = obs;
+  CHECK_NEAR(o[0], w.slot[0][0] + 10, 1e-5, "slot - p");
+  CHECK(o[3] == 0 && o[6] == 0 && o[7] == 0.6f && o[8] == 0.8f && o[9] == 5 && o[10] == 0,
+        "self block: v, up, z, arrived");
+  // Nearest: 2 (1 m), then 3 and 4 at 2 m (3 first by index), not 1 (3 m).
+  const float *nb = o + DC_SELF_DIM;
+  CHECK(nb[0] == 0 && nb[1] == 1 && nb[2] == 0 && nb[6] == 1, "first neighbour drone 2 at 1 m");
+  CHECK_NEAR(nb[3], 0.2, 1e-6, "relative velocity");
+  CHECK(nb[7 + 2] == 2 && nb[7 + 6] == 2, "second neighbour drone 3 (tie with 4, lower index)");
+  CHECK(nb[14] == -2 && nb[14 + 6] == 2, "third neighbour drone 4");
+  const float *ob = nb + 7 * 3;
+  CHECK_NEAR(ob[0], 3 + 10, 1e-6, "obstacle 0 relative x");
+  CHECK_NEAR(ob[3], dist3(pos, w.obstacle[0]) - 1.0, 1e-5, "obstacle 0 surface distance");
+  CHECK(o[w.obs_dim] == 0 && o[w.obs_dim + 1] == 0, "padding zeroed");
+  CHECK(obs[stride + 10] == 1, "drone 1 sees its arrival flag");
+  const float *s1 = share + DC_SHARE_DIM;
+  CHECK(s1[3] == -7 && s1[6] == 0.1f && s1[10] == 0.6f && s1[12] == 1, "share block of drone 1");
+  // Without attitudes the body z axis is (0, 0, 1).
+  dc_observe(&w, pos, vel, NULL, arrived, &sc, obs, stride, share);
+  CHECK(obs[6] == 0 && obs[7] == 0 && obs[8] == 1 && share[11] == 1, "points: up = z");
+  free(obs);
+}
+
+static void test_spec(void) {
+  static const struct {
+    int n, k, degree;
+  } cases[] = {{16, 4, 4}, {16, 3, 4}, {16, 0, 0}, {5, 4, 4}, {5, 10, 4}, {64, 6, 6}, {1, 4, 0}};
+  for (int c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
+    dc_params_t p;
+    defaults(&p);
+    p.n_drones = cases[c].n;
+    p.k_neighbours = cases[c].k;
+    dc_world_t w;
+    if (dc_world_init(&w, &p)) {
+      CHECK(0, "N %d: %s", cases[c].n, err_message());
+      continue;
+    }
+    env_spec_t spec;
+    dc_fill_spec(&w, "x", DC_N_INFO, dc_info_names, &spec);
+    int bad = 0;
+    for (int i = 0; i < w.n; i++) {
+      int deg = 0;
+      for (int j = 0; j < w.n; j++) {
+        deg += spec.adjacency[i][j];
+        bad += spec.adjacency[i][j] != spec.adjacency[j][i];
+      }
+      bad += spec.adjacency[i][i] != 0 || deg != cases[c].degree;
+      int ring = (i + 1) % w.n;
+      if (cases[c].degree > 0 && w.n > 1) bad += !spec.adjacency[i][ring];
+    }
+    CHECK(bad == 0, "N %d K %d: ring adjacency of degree %d", cases[c].n, cases[c].k,
+          cases[c].degree);
+    CHECK(spec.n_agents == w.n && spec.act_dim[0] == 3 && spec.max_obs_dim == w.obs_dim &&
+              spec.share_obs_dim == 13 * w.n && spec.act_low == -1 && spec.act_high == 1 &&
+              spec.episode_length == 200 && !spec.discrete,
+          "spec fields");
+    CHECK(spec.n_info == DC_N_INFO && !strcmp(spec.info_names[0], "cost_drone_drone") &&
+              !strcmp(spec.info_names[1], "cost_drone_obstacle"),
+          "info names");
+  }
+  CHECK(dc_clip_action(2.0f) == 1 && dc_clip_action(-3.0f) == -1 && dc_clip_action(NAN) == 0 &&
+            dc_clip_action(0.25f) == 0.25,
+        "action clipping");
+}
+
+int main(void) {
+  test_world();
+  test_spawn();
+  test_crash();
+  test_cost_reward();
+  test_observe();
+  test_spec();
+  return check_report("test_drone_common");
+}
