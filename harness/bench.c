@@ -4,6 +4,10 @@
 //                  reward, cost, resets), on T threads each stepping its own copies; peak RSS.
 //   bench random E a uniform-random policy's episodic return, cost and length over K episodes
 //                  (the sanity anchor in results/reference/random_policy.csv).
+//   bench train E A end-to-end training throughput (a real run in memory, train_bench) against
+//                  the raw physics rate on the same threads and copies; the wall time of one
+//                  update at the reference schedule (16 copies x 1000 steps, 5 epochs x 40
+//                  minibatches where the algorithm has those parameters); peak RSS.
 // Rates are env steps per second of wall time, summed over threads; the *_cpu_* figures divide
 // by process CPU time instead, which is steadier on a shared machine. Copies are assigned to
 // threads round-robin and every copy has its own rng streams ("env"/"act", copy index), so the
@@ -127,25 +131,10 @@ static void bench_close(bench_envs_t *b) {
   free(b->params);
 }
 
-// Resolve the env's parameters (defaults + key=value overrides), create the shared part and
-// n_copies copies with their rng streams.
-static int bench_open(bench_envs_t *b, const char *name, char *const *overrides, int n_overrides,
-                      int n_copies, uint64_t seed) {
-  memset(b, 0, sizeof *b);
-  b->cls = env_find(name);
-  if (!b->cls) return err_input("command line: unknown env '%s' (safemarl list envs)", name);
-  if (!(b->params = err_calloc(1, b->cls->params_size))) return ERR_FAIL;
-  cfg_section_t sec = {"env", b->cls->params, b->cls->n_params, b->params};
-  int rc = cfg_set_defaults(&sec, 1);
-  for (int i = 0; !rc && i < n_overrides; i++) {
-    char dotted[512];
-    const char *o = overrides[i];
-    // Accept both env.key=value and key=value.
-    snprintf(dotted, sizeof dotted, "%s%s", strncmp(o, "env.", 4) ? "env." : "", o);
-    rc = cfg_override(&sec, 1, dotted);
-  }
+// Create the shared part of b->cls from b->params and n_copies copies with their rng streams.
+static int bench_create(bench_envs_t *b, int n_copies, uint64_t seed) {
+  int rc = b->cls->shared_create(b->params, &b->spec, &b->shared);
   if (rc) return rc;
-  if ((rc = b->cls->shared_create(b->params, &b->spec, &b->shared))) return rc;
   b->n_copies = n_copies;
   int A = b->spec.n_agents;
   b->copies = err_calloc((size_t)n_copies, sizeof(void *));
@@ -165,6 +154,26 @@ static int bench_open(bench_envs_t *b, const char *name, char *const *overrides,
   return ERR_OK;
 }
 
+// Resolve the env's parameters (defaults + key=value overrides), then bench_create.
+static int bench_open(bench_envs_t *b, const char *name, char *const *overrides, int n_overrides,
+                      int n_copies, uint64_t seed) {
+  memset(b, 0, sizeof *b);
+  b->cls = env_find(name);
+  if (!b->cls) return err_input("command line: unknown env '%s' (safemarl list envs)", name);
+  if (!(b->params = err_calloc(1, b->cls->params_size))) return ERR_FAIL;
+  cfg_section_t sec = {"env", b->cls->params, b->cls->n_params, b->params};
+  int rc = cfg_set_defaults(&sec, 1);
+  for (int i = 0; !rc && i < n_overrides; i++) {
+    char dotted[512];
+    const char *o = overrides[i];
+    // Accept both env.key=value and key=value.
+    snprintf(dotted, sizeof dotted, "%s%s", strncmp(o, "env.", 4) ? "env." : "", o);
+    rc = cfg_override(&sec, 1, dotted);
+  }
+  if (rc) return rc;
+  return bench_create(b, n_copies, seed);
+}
+
 static int bench_parse_long(const char *flag, const char *text, long lo, long hi, long *out) {
   char *end;
   long v = text ? strtol(text, &end, 10) : 0;
@@ -175,9 +184,10 @@ static int bench_parse_long(const char *flag, const char *text, long lo, long hi
   return 0;
 }
 
-// Options shared by the sub-verbs; anything with '=' is an env parameter override.
+// Options shared by the sub-verbs; anything with '=' is an override (env parameters; for
+// train any run/env/algo key). steps and threads are 0 when not given.
 typedef struct {
-  const char *env;
+  const char *env, *algo;
   long steps, threads, copies, episodes, seed, repeat;
   int csv;
   char *overrides[64];
@@ -207,12 +217,16 @@ static int bench_parse(int argc, char **argv, bench_args_t *a) {
       a->overrides[a->n_overrides++] = argv[i];
     } else if (!a->env && s[0] != '-') {
       a->env = s;
+    } else if (!a->algo && s[0] != '-' && !strcmp(argv[1], "train")) {
+      a->algo = s;
     } else {
       return err_input("command line: bench %s: unexpected argument '%s'", argv[1], s);
     }
     if (rc) return rc;
   }
   if (!a->env) return err_input("command line: bench %s needs an env name", argv[1]);
+  if (!strcmp(argv[1], "train") && !a->algo)
+    return err_input("command line: bench train needs an env and an algorithm name");
   return 0;
 }
 
@@ -323,24 +337,174 @@ static int bench_random(const bench_args_t *a) {
   return rc;
 }
 
+// ---- bench train ---------------------------------------------------------------------------
+
+#define BENCH_REF_ENVS 16
+#define BENCH_REF_LENGTH 1000
+#define BENCH_REF_EPOCHS 5
+#define BENCH_REF_MINIBATCHES 40
+#define BENCH_RAW_STEPS 20000
+#define BENCH_RAW_REPEAT 3
+
+static int bench_algo_has_param(const algo_class_t *ac, const char *key) {
+  for (int i = 0; i < ac->n_params; i++)
+    if (!strcmp(ac->params[i].key, key)) return 1;
+  return 0;
+}
+
+// Resolve a training configuration: the algorithm's defaults, run.seed and run.steps, the
+// command line's key=value overrides, then `extra` (which win).
+static int bench_train_config(run_config_t *cfg, const bench_args_t *a, long long steps,
+                              char *const *extra, int n_extra) {
+  char *kv[64 + 16];
+  char seed_kv[64], steps_kv[64];
+  int n = 0;
+  snprintf(seed_kv, sizeof seed_kv, "run.seed=%ld", a->seed);
+  kv[n++] = seed_kv;
+  if (steps > 0) {
+    snprintf(steps_kv, sizeof steps_kv, "run.steps=%lld", steps);
+    kv[n++] = steps_kv;
+  }
+  for (int i = 0; i < a->n_overrides; i++) kv[n++] = a->overrides[i];
+  for (int i = 0; i < n_extra && i < 16; i++) kv[n++] = extra[i];
+  return run_config_resolve(cfg, NULL, a->env, a->algo, kv, n);
+}
+
+// The raw physics rate (raw_step; the full env step where the env has none) of cfg's env with
+// cfg's copies on cfg's threads: median of a few repeats, each from a reset.
+static int bench_train_raw(const run_config_t *cfg, double *rate, int *is_raw) {
+  bench_envs_t b;
+  memset(&b, 0, sizeof b);
+  b.cls = cfg->env_class;
+  int E = cfg->run.num_envs, rc = 0;
+  if (!(b.params = err_calloc(1, b.cls->params_size))) return ERR_FAIL;
+  memcpy(b.params, cfg->env_params, b.cls->params_size);
+  rc = bench_create(&b, E, (uint64_t)cfg->run.seed);
+  *is_raw = b.cls->raw_step != NULL;
+  long per_copy = (BENCH_RAW_STEPS + E - 1) / E;
+  double rates[BENCH_RAW_REPEAT], w, c;
+  for (int r = 0; !rc && r < BENCH_RAW_REPEAT; r++) {
+    bench_reset_all(&b);
+    rc = bench_phase(&b, cfg->run.threads, per_copy, *is_raw, &w, &c);
+    rates[r] = (double)per_copy * E / fmax(w, 1e-9);
+  }
+  if (!rc) *rate = bench_median(rates, BENCH_RAW_REPEAT);
+  bench_close(&b);
+  return rc;
+}
+
+// Wall time of one update at the reference schedule: two rollouts and updates of a run with 16
+// copies x 1000 steps (the episode length for episodic algorithms) and 5 epochs x 40 minibatches
+// where the algorithm has those parameters. Writes the schedule applied, '-' for a parameter
+// the algorithm does not have.
+static int bench_train_update(const bench_args_t *a, const algo_class_t *ac, char *threads_kv,
+                              double *update_s, char *schedule, size_t n) {
+  char envs_kv[64], length_kv[64], epochs_kv[64], mb_kv[64], *extra[5];
+  int n_extra = 0, has_epochs = bench_algo_has_param(ac, "epochs"),
+      has_mb = bench_algo_has_param(ac, "minibatches");
+  snprintf(envs_kv, sizeof envs_kv, "run.num_envs=%d", BENCH_REF_ENVS);
+  extra[n_extra++] = envs_kv;
+  if (!ac->episodic_rollouts) {
+    snprintf(length_kv, sizeof length_kv, "run.rollout_length=%d", BENCH_REF_LENGTH);
+    extra[n_extra++] = length_kv;
+  }
+  if (has_epochs) {
+    snprintf(epochs_kv, sizeof epochs_kv, "algo.epochs=%d", BENCH_REF_EPOCHS);
+    extra[n_extra++] = epochs_kv;
+  }
+  if (has_mb) {
+    snprintf(mb_kv, sizeof mb_kv, "algo.minibatches=%d", BENCH_REF_MINIBATCHES);
+    extra[n_extra++] = mb_kv;
+  }
+  if (threads_kv) extra[n_extra++] = threads_kv;
+  run_config_t cfg;
+  train_bench_t run;
+  int rc = bench_train_config(&cfg, a, 2LL * BENCH_REF_ENVS * BENCH_REF_LENGTH, extra, n_extra);
+  if (!rc) rc = train_bench(&cfg, 2, &run);
+  if (!rc && run.updates < 1) rc = err_fail("bench train: the reference schedule ran no update");
+  if (!rc) {
+    *update_s = run.update_s / (double)run.updates;
+    char ep[16] = "-", mb[16] = "-";
+    if (has_epochs) snprintf(ep, sizeof ep, "%d", BENCH_REF_EPOCHS);
+    if (has_mb) snprintf(mb, sizeof mb, "%d", BENCH_REF_MINIBATCHES);
+    snprintf(schedule, n, "%dx%d/%sx%s", run.num_envs, run.rollout_length, ep, mb);
+  }
+  run_config_free(&cfg);
+  return rc;
+}
+
+// End to end first (its peak RSS is peak_rss_train_mib), then the raw rate, then the update at
+// the reference schedule, whose 16 x 1000 buffer may raise the process's peak (peak_rss_mib).
+static int bench_train(const bench_args_t *a) {
+  if (a->copies) return err_input("command line: bench train: use run.num_envs=E, not --copies");
+  char threads_kv[64], *extra[1] = {threads_kv};
+  if (a->threads) snprintf(threads_kv, sizeof threads_kv, "run.threads=%ld", a->threads);
+  run_config_t cfg;
+  train_bench_t run;
+  int rc = bench_train_config(&cfg, a, a->steps, extra, a->threads ? 1 : 0);
+  if (!rc) rc = train_bench(&cfg, 0, &run);
+  double rss_train = bench_rss_mib(), raw_rate = 0, update_s = 0;
+  int is_raw = 0;
+  char schedule[128] = "";
+  if (!rc) rc = bench_train_raw(&cfg, &raw_rate, &is_raw);
+  if (!rc)
+    rc = bench_train_update(a, cfg.algo_class, a->threads ? threads_kv : NULL, &update_s, schedule,
+                            sizeof schedule);
+  if (!rc) {
+    double train_rate = (double)run.env_steps / fmax(run.wall_s, 1e-9);
+    printf(
+        "train_steps_per_s=%.0f raw_steps_per_s=%.0f ratio=%.3g update_s=%.4f peak_rss_mib=%.1f "
+        "peak_rss_train_mib=%.1f env=%s algo=%s threads=%d num_envs=%d rollout_length=%d "
+        "steps=%lld updates=%lld wall_s=%.3f rollout_s=%.3f update_total_s=%.3f raw=%s "
+        "schedule=%s\n",
+        train_rate, raw_rate, train_rate / raw_rate, update_s, bench_rss_mib(), rss_train, a->env,
+        a->algo, run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates,
+        run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule);
+  }
+  run_config_free(&cfg);
+  return rc;
+}
+
+static int bench_wants_help(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+  return 0;
+}
+
 int bench_main(int argc, char **argv) {
-  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+  if (argc < 2 || bench_wants_help(argc, argv)) {
     printf(
         "usage: safemarl bench env E [--steps N] [--threads T] [--copies C] [--repeat R] "
         "[--seed S] [key=value...]\n"
         "       safemarl bench random E [--episodes K] [--seed S] [--csv] [key=value...]\n"
+        "       safemarl bench train E A [--steps N] [--threads T] [--seed S] [key=value...]\n"
         "  env:    raw physics vs full env steps per second (N env steps in total per phase, "
         "default 20000; C copies, default T, round-robin on T threads, default 1; median of "
         "R alternating repeats, default 3) and peak RSS\n"
         "  random: mean and sd of a uniform-random policy's episodic return, cost and "
         "length over K episodes (default 10)\n"
+        "  train:  a training run of algorithm A on E in memory (its default configuration, "
+        "key=value overrides of run.*, env.*, algo.*; N env steps, default 100000; run.threads "
+        "T): train_steps_per_s (env steps / wall s of the rollout-update loop), "
+        "raw_steps_per_s (raw physics on T threads with the same copies; raw=step when the env "
+        "has no raw_step), ratio, update_s (mean wall s of one update at the reference "
+        "schedule 16 copies x 1000 steps, 5 epochs x 40 minibatches where the algorithm has "
+        "those parameters: schedule=ExT/EPOCHSxMINIBATCHES, '-' = not a parameter of A), "
+        "peak_rss_mib (whole process), peak_rss_train_mib (after the training run, before the "
+        "reference update)\n"
         "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
-    return argc < 2 ? err_input("command line: bench needs 'env' or 'random'") : 0;
+    return argc < 2 ? err_input("command line: bench needs 'env', 'random' or 'train'") : 0;
   }
-  bench_args_t a = {.steps = 20000, .threads = 1, .episodes = 10, .seed = 0, .repeat = 3};
+  bench_args_t a = {.episodes = 10, .seed = 0, .repeat = 3};
   int rc = bench_parse(argc, argv, &a);
   if (rc) return rc;
+  if (!strcmp(argv[1], "train")) {
+    if (!a.steps) a.steps = 100000;
+    return bench_train(&a);
+  }
+  if (!a.steps) a.steps = 20000;
+  if (!a.threads) a.threads = 1;
   if (!strcmp(argv[1], "env")) return bench_env(&a);
   if (!strcmp(argv[1], "random")) return bench_random(&a);
-  return err_input("command line: bench %s: unknown (env|random)", argv[1]);
+  return err_input("command line: bench %s: unknown (env|random|train)", argv[1]);
 }

@@ -19,6 +19,8 @@ static const cfg_param_t run_param_table[] = {
       "steps per copy between updates T (0 = the algorithm's default)", 0, 1000000),
     R("checkpoint_every", CFG_INT, checkpoint_every, "10", "updates between checkpoints", 1,
       1000000),
+    R("threads", CFG_INT, threads, "1",
+      "worker threads stepping the env copies; results do not depend on it", 1, 64),
 };
 #undef R
 
@@ -147,6 +149,23 @@ int run_config_resolve_from(run_config_t *rc, const char *yaml_path, const char 
   return run_resolve_shape(rc);
 }
 
+int run_config_copy(run_config_t *dst, const run_config_t *src) {
+  *dst = *src;
+  dst->env_params = err_calloc(1, src->env_class->params_size);
+  dst->algo_params = err_calloc(1, src->algo_class->params_size);
+  if (!dst->env_params || !dst->algo_params) {
+    run_config_free(dst);
+    return ERR_FAIL;
+  }
+  memcpy(dst->env_params, src->env_params, src->env_class->params_size);
+  memcpy(dst->algo_params, src->algo_params, src->algo_class->params_size);
+  // The sections point into the configuration that holds them.
+  dst->secs[0].dst = &dst->run;
+  dst->secs[1].dst = dst->env_params;
+  dst->secs[2].dst = dst->algo_params;
+  return 0;
+}
+
 void run_config_free(run_config_t *rc) {
   free(rc->env_params);
   free(rc->algo_params);
@@ -154,6 +173,7 @@ void run_config_free(run_config_t *rc) {
 }
 
 uint64_t run_config_hash(const run_config_t *rc) {
-  static const char *const exclude[] = {"run.seed"};
-  return cfg_hash(rc->secs, 3, exclude, 1);
+  // The thread count changes how fast a run goes, never what it computes.
+  static const char *const exclude[] = {"run.seed", "run.threads"};
+  return cfg_hash(rc->secs, 3, exclude, 2);
 }

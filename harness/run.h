@@ -15,6 +15,7 @@ typedef struct {
   int num_envs;          // 0 = the algorithm's default
   int rollout_length;    // 0 = the algorithm's default
   int checkpoint_every;  // updates between checkpoints
+  int threads;           // worker threads stepping the env copies (not in the config hash)
 } run_params_t;
 
 // A resolved configuration: the three sections and the plugin classes they name.
@@ -36,8 +37,26 @@ int run_config_resolve(run_config_t *rc, const char *yaml_path, const char *env,
 int run_config_resolve_from(run_config_t *rc, const char *yaml_path, const char *env,
                             const char *algo, char *const *overrides,
                             const char *const *origins, int n_overrides);
+// Deep copy of a resolved configuration (dst owns its own parameter structs).
+int run_config_copy(run_config_t *dst, const run_config_t *src);
 void run_config_free(run_config_t *rc);
+// Hash of the resolved configuration minus run.seed and run.threads: the seeds of one cell
+// share it, and a run may be resumed with another thread count.
 uint64_t run_config_hash(const run_config_t *rc);
+
+// What train_bench measured: a run in memory, no file written.
+typedef struct {
+  long long env_steps, updates;
+  int num_envs, rollout_length, threads;
+  double wall_s;     // the rollout/update loop, setup excluded
+  double rollout_s;  // summed over updates
+  double update_s;   // summed over updates
+} train_bench_t;
+
+// Train from a resolved configuration (copied) for cfg->run.steps env steps or max_updates
+// updates (0 = no limit), whichever comes first, exactly as `train` does but without a run
+// directory; for `safemarl bench train` (harness/train.c).
+int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out);
 
 int train_main(int argc, char **argv);
 int eval_main(int argc, char **argv);

@@ -6,8 +6,13 @@
 // rng streams, env copies' states, current observations, episode accumulators, and the byte
 // length of progress.csv at that point). On --resume, progress.csv is cut back to that length
 // and the run continues; rows after the last checkpoint are recomputed identically.
+// Threads (run.threads): the E copies are stepped by persistent workers, copy e always on worker
+// e % threads (the calling thread is worker 0); the algorithm, the episode bookkeeping and the
+// bootstrap values stay on the calling thread, in copy order, so results do not depend on it.
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +31,47 @@
 #define TRAIN_BASE_COLS 6
 static const char *const train_base_cols[TRAIN_BASE_COLS] = {
     "update", "env_steps", "episodes", "ep_return", "ep_cost", "ep_length"};
-static const char *const timing_cols[] = {"update",   "env_steps", "session",    "wall_s",
-                                          "cpu_s",    "rollout_s", "update_s",   "steps_per_s"};
+// timing.csv; runs started before the threads column keep their 8 columns on resume.
+#define TIMING_COLS 9
+#define TIMING_COLS_OLD 8
+static const char *const timing_cols[TIMING_COLS] = {"update",   "env_steps",   "session",
+                                                     "wall_s",   "cpu_s",       "rollout_s",
+                                                     "update_s", "steps_per_s", "threads"};
+
+typedef struct train train_t;
+
+// What one env step of one copy produced, written by the copy's worker and read by the calling
+// thread in the serial phase (the per-agent costs are in train_t.step_costs).
+typedef struct {
+  float reward, team_cost;
+  int done, truncated;
+  int stepped;  // 0: padding (episodic rollouts: the copy's episode is over)
+  int reset;    // the episode ended and the copy was reset; its final obs are in the scratch
+} train_copy_step_t;
 
 typedef struct {
+  train_t *tr;
+  int id;
+  pthread_t tid;
+} train_worker_t;
+
+// Persistent workers for the parallel phase of each step. The caller bumps `gen` to start a
+// phase and waits for `pending` to reach 0; both sides spin briefly before sleeping on the
+// condition variables, because a phase is tens of microseconds and a futex wake-up costs more.
+typedef struct {
+  int n;                    // workers including the calling thread (1: no thread is created)
+  int started;              // helper threads running (workers[1..started])
+  int sync_ready;           // mutex and condition variables initialised
+  train_worker_t *workers;  // [n]
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  atomic_uint gen;     // phase counter
+  atomic_int pending;  // helper threads still in the current phase
+  int quit;            // set with the last gen bump
+  int t;               // step of the current phase
+} train_pool_t;
+
+struct train {
   run_config_t cfg;
   char dir[1024];
   env_spec_t spec;
@@ -47,11 +89,15 @@ typedef struct {
   float *ep_ret, *ep_cost, *ep_len;
   int n_ep, cap_ep;
   uint8_t *valid, *active;
-  float *step_obs, *step_share, *step_costs, *act_scratch;
+  // Per copy: the step's outcome, its per-agent costs [E][A], and the final observations of an
+  // episode whose copy was reset in the parallel phase ([E][A][obs_dim], [E][share_dim]).
+  train_copy_step_t *step_res;
+  float *step_costs, *final_obs, *final_share;
+  train_pool_t pool;
   long progress_bytes;
   csvlog_t progress, timing;
   int session;
-} train_t;
+};
 
 static double now_wall(void) {
   struct timespec ts;
@@ -67,6 +113,123 @@ static double now_cpu(void) {
 
 static void path_join(char *out, size_t n, const char *dir, const char *name) {
   snprintf(out, n, "%s/%s", dir, name);
+}
+
+// ---- worker threads ------------------------------------------------------------------------
+
+static void train_step_copies(train_t *tr, int worker, int n_workers, int t);
+
+// Seconds a waiting thread spins before it sleeps: long enough to cover the calling thread's
+// act() and serial phase between two steps, short enough not to burn a core through an update.
+#define TRAIN_SPIN_S 200e-6
+
+// One more spin iteration? A pause per iteration, the clock read every 64.
+static inline int train_spin(int k, double t0) {
+  if ((k & 63) == 63 && now_wall() - t0 > TRAIN_SPIN_S) return 0;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+  return 1;
+}
+
+// Wait until the phase counter differs from `seen`; returns the new value.
+static unsigned train_pool_wait_gen(train_pool_t *p, unsigned seen) {
+  unsigned g;
+  double t0 = now_wall();
+  for (int k = 0;; k++) {
+    if ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) != seen) return g;
+    if (!train_spin(k, t0)) break;
+  }
+  pthread_mutex_lock(&p->mu);
+  while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen)
+    pthread_cond_wait(&p->go, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+  return g;
+}
+
+static void *train_worker_main(void *arg) {
+  train_worker_t *w = arg;
+  train_pool_t *p = &w->tr->pool;
+  unsigned seen = 0;
+  for (;;) {
+    seen = train_pool_wait_gen(p, seen);
+    if (p->quit) return NULL;
+    train_step_copies(w->tr, w->id, p->n, p->t);
+    // The last helper to finish wakes the caller if it went to sleep.
+    if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
+}
+
+// Start the phase counter's next value (under the mutex, so a sleeping worker cannot miss it).
+static void train_pool_bump(train_pool_t *p) {
+  pthread_mutex_lock(&p->mu);
+  atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+  pthread_cond_broadcast(&p->go);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void train_pool_stop(train_t *tr) {
+  train_pool_t *p = &tr->pool;
+  if (p->started > 0) {
+    p->quit = 1;
+    train_pool_bump(p);
+    for (int w = 1; w <= p->started; w++) pthread_join(p->workers[w].tid, NULL);
+  }
+  if (p->sync_ready) {
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->done);
+  }
+  free(p->workers);
+  memset(p, 0, sizeof *p);
+}
+
+// n workers in all: the calling thread and n - 1 helpers, created once per run.
+static int train_pool_start(train_t *tr, int n) {
+  train_pool_t *p = &tr->pool;
+  memset(p, 0, sizeof *p);
+  p->n = n > 1 ? n : 1;
+  if (p->n == 1) return 0;
+  if (!(p->workers = err_calloc((size_t)p->n, sizeof(train_worker_t)))) return ERR_FAIL;
+  atomic_init(&p->gen, 0);
+  atomic_init(&p->pending, 0);
+  if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->go, NULL) ||
+      pthread_cond_init(&p->done, NULL))
+    return err_fail("cannot initialise the worker threads' synchronisation");
+  p->sync_ready = 1;
+  for (int w = 0; w < p->n; w++) p->workers[w] = (train_worker_t){.tr = tr, .id = w};
+  for (int w = 1; w < p->n; w++) {
+    if (pthread_create(&p->workers[w].tid, NULL, train_worker_main, &p->workers[w]))
+      return err_fail("cannot start worker thread %d of %d", w, p->n - 1);
+    p->started = w;
+  }
+  return 0;
+}
+
+// The parallel phase of step t: every worker steps its copies; returns when all are done.
+static void train_pool_run(train_t *tr, int t) {
+  train_pool_t *p = &tr->pool;
+  if (p->n == 1) {
+    train_step_copies(tr, 0, 1, t);
+    return;
+  }
+  p->t = t;
+  atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+  train_pool_bump(p);
+  train_step_copies(tr, 0, p->n, t);
+  double t0 = now_wall();
+  for (int k = 0;; k++) {
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+    if (!train_spin(k, t0)) break;
+  }
+  pthread_mutex_lock(&p->mu);
+  while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
+    pthread_cond_wait(&p->done, &p->mu);
+  pthread_mutex_unlock(&p->mu);
 }
 
 // ---- setup -----------------------------------------------------------------------------------
@@ -94,9 +257,13 @@ static int train_create(train_t *tr) {
   tr->ep_len = err_calloc(tr->cap_ep, sizeof(float));
   tr->valid = err_calloc((size_t)tr->T * E, 1);
   tr->active = err_calloc(E, 1);
-  tr->step_costs = err_calloc(A, sizeof(float));
-  if (!tr->envs || !tr->env_rngs || !tr->acc_ret || !tr->acc_cost || !tr->acc_len ||
-      !tr->ep_ret || !tr->ep_cost || !tr->ep_len || !tr->valid || !tr->active || !tr->step_costs)
+  tr->step_res = err_calloc(E, sizeof(train_copy_step_t));
+  tr->step_costs = err_calloc((size_t)E * A, sizeof(float));
+  tr->final_obs = err_calloc((size_t)E * A * tr->obs_dim, sizeof(float));
+  tr->final_share = err_calloc((size_t)E * tr->share_dim, sizeof(float));
+  if (!tr->envs || !tr->env_rngs || !tr->acc_ret || !tr->acc_cost || !tr->acc_len || !tr->ep_ret ||
+      !tr->ep_cost || !tr->ep_len || !tr->valid || !tr->active || !tr->step_res ||
+      !tr->step_costs || !tr->final_obs || !tr->final_share)
     return ERR_FAIL;
   for (int e = 0; e < E; e++)
     if ((rc = ec->create(tr->shared, &tr->envs[e]))) return rc;
@@ -110,11 +277,13 @@ static int train_create(train_t *tr) {
   rng_stream(&tr->act_rng, seed, "act", 0);
   rng_stream(&tr->update_rng, seed, "update", 0);
   for (int e = 0; e < E; e++) rng_stream(&tr->env_rngs[e], seed, "env", (uint64_t)e);
-  return 0;
+  // More workers than copies would idle.
+  return train_pool_start(tr, tr->cfg.run.threads < E ? tr->cfg.run.threads : E);
 }
 
 static void train_destroy(train_t *tr) {
   const env_class_t *ec = tr->cfg.env_class;
+  train_pool_stop(tr);
   if (tr->algo) tr->cfg.algo_class->destroy(tr->algo);
   if (tr->envs)
     for (int e = 0; e < tr->E; e++)
@@ -131,7 +300,10 @@ static void train_destroy(train_t *tr) {
   free(tr->ep_len);
   free(tr->valid);
   free(tr->active);
+  free(tr->step_res);
   free(tr->step_costs);
+  free(tr->final_obs);
+  free(tr->final_share);
   run_config_free(&tr->cfg);
 }
 
@@ -162,64 +334,111 @@ static void train_finish_episode(train_t *tr, int e) {
   tr->episodes++;
 }
 
-static void train_rollout(train_t *tr) {
+// Parallel phase, one copy: the env step of copy e at step t (or padding when its episodic
+// episode is over), and the reset of a continuing rollout's copy whose episode just ended. Only
+// copy e's env, rng stream, buffer rows and scratch are touched, so copies run in any order.
+static void train_step_copy(train_t *tr, int t, int e) {
   const env_class_t *ec = tr->cfg.env_class;
+  buf_t *b = &tr->buf;
+  int E = tr->E, A = tr->A;
+  size_t i = (size_t)t * E + e;
+  train_copy_step_t *r = &tr->step_res[e];
+  if (!tr->active[e]) {
+    // Episodic rollouts: this copy's episode is over; the step is padding.
+    memcpy(obs_at(tr, t + 1, e), obs_at(tr, t, e), sizeof(float) * A * tr->obs_dim);
+    memcpy(share_at(tr, t + 1, e), share_at(tr, t, e), sizeof(float) * tr->share_dim);
+    for (int a = 0; a < A; a++) {
+      b->rewards[i * A + a] = b->costs[i * A + a] = 0;
+      b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
+    }
+    b->done[i] = 1;
+    b->truncated[i] = 0;
+    tr->valid[i] = 0;
+    r->stepped = 0;
+    return;
+  }
+  env_step_t st;
+  st.obs = obs_at(tr, t + 1, e);
+  st.share_obs = share_at(tr, t + 1, e);
+  st.costs = tr->step_costs + (size_t)e * A;
+  ec->step(tr->envs[e], b->actions + i * A * tr->act_dim, &tr->env_rngs[e], &st);
+  r->reward = st.reward;
+  r->team_cost = st.team_cost;
+  r->done = st.done;
+  r->truncated = st.truncated;
+  r->stepped = 1;
+  r->reset = 0;
+  if (st.done && !tr->cfg.algo_class->episodic_rollouts) {
+    // The reset overwrites row t+1 with the next episode's first observation; keep the final
+    // one for the bootstrap value.
+    memcpy(tr->final_obs + (size_t)e * A * tr->obs_dim, st.obs, sizeof(float) * A * tr->obs_dim);
+    memcpy(tr->final_share + (size_t)e * tr->share_dim, st.share_obs,
+           sizeof(float) * tr->share_dim);
+    ec->reset(tr->envs[e], &tr->env_rngs[e], st.obs, st.share_obs);
+    r->reset = 1;
+  }
+}
+
+// The copies of one worker: e = worker, worker + n_workers, ...
+static void train_step_copies(train_t *tr, int worker, int n_workers, int t) {
+  for (int e = worker; e < tr->E; e += n_workers) train_step_copy(tr, t, e);
+}
+
+// Serial phase, one copy (called in increasing e): the step into the buffer and the episode
+// accumulators; at an episode's end the bootstrap value of a truncation (one values() call on
+// the final observation), the episode into the list, fresh accumulators.
+static void train_collect_copy(train_t *tr, int t, int e) {
+  const algo_class_t *ac = tr->cfg.algo_class;
+  const train_copy_step_t *r = &tr->step_res[e];
+  if (!r->stepped) return;
+  buf_t *b = &tr->buf;
+  int A = tr->A;
+  size_t i = (size_t)t * tr->E + e;
+  for (int a = 0; a < A; a++) {
+    b->rewards[i * A + a] = r->reward;
+    b->costs[i * A + a] = tr->step_costs[(size_t)e * A + a];
+    b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
+  }
+  b->done[i] = (uint8_t)(r->done != 0);
+  b->truncated[i] = (uint8_t)(r->truncated != 0);
+  tr->valid[i] = 1;
+  tr->env_steps++;
+  tr->acc_ret[e] += r->reward;
+  tr->acc_cost[e] += r->team_cost;
+  tr->acc_len[e]++;
+  if (!r->done) return;
+  if (r->truncated) {
+    const float *obs =
+        r->reset ? tr->final_obs + (size_t)e * A * tr->obs_dim : obs_at(tr, t + 1, e);
+    const float *share =
+        r->reset ? tr->final_share + (size_t)e * tr->share_dim : share_at(tr, t + 1, e);
+    ac->values(tr->algo, obs, share, 1, b->boot_values + i * A, b->boot_cost_values + i * A);
+  }
+  train_finish_episode(tr, e);
+  if (ac->episodic_rollouts) {
+    tr->active[e] = 0;
+  } else {
+    tr->acc_ret[e] = tr->acc_cost[e] = 0;
+    tr->acc_len[e] = 0;
+  }
+}
+
+// T steps of the E copies: per step the algorithm acts for all copies (one batched call), the
+// workers step the copies, then the calling thread collects them in copy order.
+static void train_rollout(train_t *tr) {
   const algo_class_t *ac = tr->cfg.algo_class;
   buf_t *b = &tr->buf;
   int T = tr->T, E = tr->E, A = tr->A;
   tr->n_ep = 0;
   if (ac->episodic_rollouts)
     for (int e = 0; e < E; e++) train_reset_copy(tr, 0, e);
-  env_step_t st;
   for (int t = 0; t < T; t++) {
     size_t row = (size_t)t * E;
     ac->act(tr->algo, obs_at(tr, t, 0), share_at(tr, t, 0), E, &tr->act_rng,
             b->actions + row * A * tr->act_dim, b->logp + row * A, b->values + row * A,
             b->cost_values + row * A);
-    for (int e = 0; e < E; e++) {
-      size_t i = row + e;
-      float *rew = b->rewards + i * A, *cost = b->costs + i * A;
-      b->boot_values[i * A] = 0;
-      if (!tr->active[e]) {
-        // Episodic rollouts: this copy's episode is over; the step is padding.
-        memcpy(obs_at(tr, t + 1, e), obs_at(tr, t, e), sizeof(float) * A * tr->obs_dim);
-        memcpy(share_at(tr, t + 1, e), share_at(tr, t, e), sizeof(float) * tr->share_dim);
-        for (int a = 0; a < A; a++) {
-          rew[a] = cost[a] = 0;
-          b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
-        }
-        b->done[i] = 1;
-        b->truncated[i] = 0;
-        tr->valid[i] = 0;
-        continue;
-      }
-      st.obs = obs_at(tr, t + 1, e);
-      st.share_obs = share_at(tr, t + 1, e);
-      st.costs = tr->step_costs;
-      ec->step(tr->envs[e], b->actions + i * A * tr->act_dim, &tr->env_rngs[e], &st);
-      for (int a = 0; a < A; a++) {
-        rew[a] = st.reward;
-        cost[a] = st.costs[a];
-        b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
-      }
-      b->done[i] = (uint8_t)(st.done != 0);
-      b->truncated[i] = (uint8_t)(st.truncated != 0);
-      tr->valid[i] = 1;
-      tr->env_steps++;
-      tr->acc_ret[e] += st.reward;
-      tr->acc_cost[e] += st.team_cost;
-      tr->acc_len[e]++;
-      if (st.done) {
-        if (st.truncated)
-          ac->values(tr->algo, st.obs, st.share_obs, 1, b->boot_values + i * A,
-                     b->boot_cost_values + i * A);
-        train_finish_episode(tr, e);
-        if (ac->episodic_rollouts)
-          tr->active[e] = 0;
-        else
-          train_reset_copy(tr, t + 1, e);
-      }
-    }
+    train_pool_run(tr, t);
+    for (int e = 0; e < E; e++) train_collect_copy(tr, t, e);
   }
   size_t last = (size_t)T * E * A;
   ac->values(tr->algo, obs_at(tr, T, 0), share_at(tr, T, 0), E, b->values + last,
@@ -340,6 +559,18 @@ static int train_load(train_t *tr, const char *path) {
 
 // ---- logs ------------------------------------------------------------------------------------
 
+// A timing.csv written before the threads column: its header is the first 8 columns.
+static int timing_has_old_header(const char *text, size_t n) {
+  char old[256] = "";
+  for (int i = 0; i < TIMING_COLS_OLD; i++) {
+    if (i) strcat(old, ",");
+    strcat(old, timing_cols[i]);
+  }
+  strcat(old, "\n");
+  size_t len = strlen(old);
+  return n >= len && memcmp(text, old, len) == 0;
+}
+
 static int train_open_logs(train_t *tr, int resume, int keep_timing) {
   const algo_class_t *ac = tr->cfg.algo_class;
   const char *cols[TRAIN_BASE_COLS + ALGO_MAX_STATS];
@@ -352,7 +583,7 @@ static int train_open_logs(train_t *tr, int resume, int keep_timing) {
   if (rc) return rc;
   tr->progress_bytes = csvlog_size(&tr->progress);
   path_join(path, sizeof path, tr->dir, "timing.csv");
-  int ncols = (int)(sizeof timing_cols / sizeof timing_cols[0]);
+  int ncols = TIMING_COLS;
   long keep = -1;
   if (keep_timing && fs_exists(path)) {
     // Keep every complete row of earlier sessions; a row cut by a kill is dropped.
@@ -361,6 +592,7 @@ static int train_open_logs(train_t *tr, int resume, int keep_timing) {
     if (fs_read_file(path, &text, &n) == 0) {
       while (n > 0 && text[n - 1] != '\n') n--;
       keep = (long)n;
+      if (timing_has_old_header(text, n)) ncols = TIMING_COLS_OLD;
     }
     free(text);
   }
@@ -368,6 +600,25 @@ static int train_open_logs(train_t *tr, int resume, int keep_timing) {
 }
 
 // ---- the loop --------------------------------------------------------------------------------
+
+// One rollout and one update, touching no file: what train and bench train share. stats gets
+// the algorithm's ALGO_MAX_STATS numbers; the two parts' wall seconds go to rollout_s, update_s.
+static int train_iterate(train_t *tr, double *stats, double *rollout_s, double *update_s) {
+  const algo_class_t *ac = tr->cfg.algo_class;
+  double w0 = now_wall();
+  train_rollout(tr);
+  double w1 = now_wall();
+  algo_rollout_info_t info = {tr->update,  tr->env_steps, tr->n_ep, tr->ep_ret,
+                              tr->ep_cost, tr->ep_len,    tr->valid};
+  memset(stats, 0, sizeof(double) * ALGO_MAX_STATS);
+  int rc = ac->update(tr->algo, &tr->buf, &info, &tr->update_rng, stats);
+  if (rc) return rc;
+  if (!ac->episodic_rollouts) buf_roll(&tr->buf);
+  tr->update++;
+  *rollout_s = w1 - w0;
+  *update_s = now_wall() - w1;
+  return 0;
+}
 
 static int train_loop(train_t *tr) {
   const algo_class_t *ac = tr->cfg.algo_class;
@@ -378,17 +629,10 @@ static int train_loop(train_t *tr) {
   double start_wall = now_wall();
   long long start_steps = tr->env_steps;
   while (tr->env_steps < total) {
-    double w0 = now_wall(), c0 = now_cpu();
-    train_rollout(tr);
-    double w1 = now_wall();
-    algo_rollout_info_t info = {tr->update, tr->env_steps, tr->n_ep, tr->ep_ret, tr->ep_cost,
-                                tr->ep_len, tr->valid};
-    memset(stats, 0, sizeof stats);
-    int rc = ac->update(tr->algo, &tr->buf, &info, &tr->update_rng, stats);
+    double c0 = now_cpu(), rollout_s, update_s;
+    int rc = train_iterate(tr, stats, &rollout_s, &update_s);
     if (rc) return rc;
-    if (!ac->episodic_rollouts) buf_roll(&tr->buf);
-    tr->update++;
-    double w2 = now_wall(), c2 = now_cpu();
+    double c2 = now_cpu(), wall_s = rollout_s + update_s;
     row[0] = (double)tr->update;
     row[1] = (double)tr->env_steps;
     row[2] = (double)tr->episodes;
@@ -400,8 +644,15 @@ static int train_loop(train_t *tr) {
     tr->progress_bytes = csvlog_size(&tr->progress);
     long long steps_now = 0;
     for (int i = 0; i < tr->T * tr->E; i++) steps_now += tr->valid[i];
-    double trow[8] = {(double)tr->update, (double)tr->env_steps, (double)tr->session, w2 - w0,
-                      c2 - c0, w1 - w0, w2 - w1, steps_now / fmax(w2 - w0, 1e-9)};
+    double trow[TIMING_COLS] = {(double)tr->update,
+                                (double)tr->env_steps,
+                                (double)tr->session,
+                                wall_s,
+                                c2 - c0,
+                                rollout_s,
+                                update_s,
+                                steps_now / fmax(wall_s, 1e-9),
+                                (double)tr->cfg.run.threads};
     if ((rc = csvlog_row(&tr->timing, trow))) return rc;
     int last = tr->env_steps >= total;
     if (last || tr->update % tr->cfg.run.checkpoint_every == 0)
@@ -425,23 +676,52 @@ static int train_loop(train_t *tr) {
   return 0;
 }
 
+// ---- in memory, for bench train ----------------------------------------------------------------
+
+int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out) {
+  train_t tr;
+  memset(&tr, 0, sizeof tr);
+  memset(out, 0, sizeof *out);
+  int rc = run_config_copy(&tr.cfg, cfg);
+  if (!rc) rc = train_create(&tr);
+  if (!rc)
+    for (int e = 0; e < tr.E; e++) train_reset_copy(&tr, 0, e);
+  double stats[ALGO_MAX_STATS], w0 = now_wall();
+  while (!rc && tr.env_steps < tr.cfg.run.steps && (max_updates <= 0 || tr.update < max_updates)) {
+    double rollout_s, update_s;
+    rc = train_iterate(&tr, stats, &rollout_s, &update_s);
+    out->rollout_s += rollout_s;
+    out->update_s += update_s;
+  }
+  out->wall_s = now_wall() - w0;
+  out->env_steps = tr.env_steps;
+  out->updates = tr.update;
+  out->num_envs = tr.E;
+  out->rollout_length = tr.T;
+  out->threads = tr.cfg.run.threads;
+  train_destroy(&tr);
+  return rc;
+}
+
 // ---- the verb ----------------------------------------------------------------------------------
 
 static void train_usage(FILE *f) {
   fprintf(f,
           "usage: safemarl train --env ENV --algo ALGO --seed S --steps N --out DIR "
-          "[--config FILE] [key=value ...]\n"
-          "       safemarl train --resume DIR\n"
+          "[--config FILE] [--threads T] [key=value ...]\n"
+          "       safemarl train --resume DIR [--threads T]\n"
           "Trains one run into DIR (progress.csv, timing.csv, config.yaml, meta.yaml, "
           "checkpoint.bin).\n"
           "key=value sets run.*, env.* or algo.* parameters (the section may be omitted when the "
           "key is unique).\n"
           "--resume continues a killed run to the same progress.csv as an uninterrupted one.\n"
+          "--threads T (run.threads) steps the env copies on T threads; results do not depend "
+          "on it, so a run may be resumed with another T.\n"
           "With --env and --algo, --help lists every parameter with its default.\n");
 }
 
 typedef struct {
-  const char *env, *algo, *seed, *steps, *out, *config, *resume;
+  const char *env, *algo, *seed, *steps, *out, *config, *resume, *threads;
   char **overrides;
   int n_overrides;
   int help;
@@ -465,6 +745,8 @@ static int parse_train_args(int argc, char **argv, train_args_t *a) {
     else if (!strcmp(s, "--out")) slot = &a->out;
     else if (!strcmp(s, "--config")) slot = &a->config;
     else if (!strcmp(s, "--resume")) slot = &a->resume;
+    else if (!strcmp(s, "--threads"))
+      slot = &a->threads;
     if (slot) {
       if (i + 1 >= argc) return err_input("command line: %s needs a value", s);
       if (*slot) return err_input("command line: %s given twice", s);
@@ -480,7 +762,7 @@ static int parse_train_args(int argc, char **argv, train_args_t *a) {
 
 static int train_prepare_new(train_t *tr, train_args_t *a) {
   // Flags become overrides of the run section so they are checked like any other value.
-  char seed_kv[300], steps_kv[300];
+  char seed_kv[300], steps_kv[300], threads_kv[300];
   int n = a->n_overrides;
   if (a->seed) {
     snprintf(seed_kv, sizeof seed_kv, "run.seed=%s", a->seed);
@@ -489,6 +771,10 @@ static int train_prepare_new(train_t *tr, train_args_t *a) {
   if (a->steps) {
     snprintf(steps_kv, sizeof steps_kv, "run.steps=%s", a->steps);
     a->overrides[n++] = steps_kv;
+  }
+  if (a->threads) {
+    snprintf(threads_kv, sizeof threads_kv, "run.threads=%s", a->threads);
+    a->overrides[n++] = threads_kv;
   }
   int rc = run_config_resolve(&tr->cfg, a->config, a->env, a->algo, a->overrides, n);
   if (rc) return rc;
@@ -505,13 +791,18 @@ static int train_prepare_new(train_t *tr, train_args_t *a) {
 
 static int train_prepare_resume(train_t *tr, const train_args_t *a) {
   if (a->env || a->algo || a->seed || a->steps || a->out || a->config || a->n_overrides)
-    return err_input("command line: --resume DIR takes no other options (the run's "
-                     "config.yaml is used)");
+    return err_input(
+        "command line: --resume DIR takes no other options but --threads (the "
+        "run's config.yaml is used)");
   snprintf(tr->dir, sizeof tr->dir, "%s", a->resume);
   char path[1100];
   path_join(path, sizeof path, tr->dir, "config.yaml");
   if (!fs_exists(path)) return err_input("%s: no run to resume (config.yaml missing)", tr->dir);
-  return run_config_resolve(&tr->cfg, path, NULL, NULL, NULL, 0);
+  // run.threads is outside the config hash: this session may use another thread count than
+  // config.yaml records (timing.csv says which).
+  char threads_kv[300], *overrides[1] = {threads_kv};
+  if (a->threads) snprintf(threads_kv, sizeof threads_kv, "run.threads=%s", a->threads);
+  return run_config_resolve(&tr->cfg, path, NULL, NULL, overrides, a->threads ? 1 : 0);
 }
 
 int train_main(int argc, char **argv) {

@@ -283,9 +283,11 @@ want="0 new N/g/gridworld/cpo/delta=0.01,lam=0.9/seed2
 (($(wc -l <order.txt) == 16)) || problem "grid suite has $(wc -l <order.txt) runs, expected 16"
 "$SAFEMARL" sweep "$ROOT/benchmarks/quick.yaml" --dry-run --out N >quick.txt ||
   problem "benchmarks/quick.yaml does not load"
-(($(wc -l <quick.txt) == 9)) || problem "quick.yaml has $(wc -l <quick.txt) runs, expected 9"
+(($(wc -l <quick.txt) == 18)) || problem "quick.yaml has $(wc -l <quick.txt) runs, expected 18"
 grep -qx '3 new N/quick/gridworld/cpo/seed0' quick.txt ||
   problem "quick.yaml run 3: $(sed -n 4p quick.txt)"
+grep -qx '17 new N/quick/halfcheetah_2x3/mappo_lag/seed2' quick.txt ||
+  problem "quick.yaml run 17: $(tail -n 1 quick.txt)"
 "$SAFEMARL" sweep "$ROOT/benchmarks/gridworld.yaml" --dry-run --out N >gw.txt ||
   problem "benchmarks/gridworld.yaml does not load"
 (($(wc -l <gw.txt) == 27)) || problem "gridworld.yaml has $(wc -l <gw.txt) runs, expected 27"
