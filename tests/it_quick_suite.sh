@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CI regression gate: run the quick suite (benchmarks/quick.yaml: the three single-agent
-# algorithms on the gridworld at cost limit 0.6, 3 seeds) and check its results against the
+# algorithms on the gridworld at cost limit 0.6 and MAPPO, HAPPO, MAPPO-L on halfcheetah_2x3 for
+# 100k steps, 3 seeds each) and check its results against the
 # committed reference bands (results/reference/quick.csv) with `safemarl regress` (return and
 # cost; no --perf: wall-clock figures are too noisy for CI).
 set -euo pipefail
