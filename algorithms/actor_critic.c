@@ -329,19 +329,20 @@ void ac_algo_values(void *algo, const float *obs, const float *share_obs, int E,
 
 // ---- update -------------------------------------------------------------------------------
 
-static void ac_standardize_lane0(const buf_t *b, const float *src, int A, int N, float *dst) {
-  for (int i = 0; i < N; i++) dst[i] = src[(size_t)i * A];
+// dst[i] = src[i * stride], standardised.
+static void ac_standardize_lane0(const float *src, int stride, int N, float *dst) {
+  for (int i = 0; i < N; i++) dst[i] = src[(size_t)i * stride];
   buf_standardize(dst, N, 1, 1e-5f);
 }
 
 // Old predictions and targets of one critic in its normalised space. The normaliser takes the
 // batch's returns before the targets are normalised (the released order).
 static void ac_critic_targets(ac_t *ac, ac_critic_t *c, const float *values, const float *ret,
-                              float *v_old_n, float *ret_n) {
-  int N = ac->N, A = ac->A;
+                              int stride, float *v_old_n, float *ret_n) {
+  int N = ac->N;
   for (int i = 0; i < N; i++) {
-    v_old_n[i] = values[(size_t)i * A];
-    ret_n[i] = ret[(size_t)i * A];
+    v_old_n[i] = values[(size_t)i * stride];
+    ret_n[i] = ret[(size_t)i * stride];
   }
   if (!ac->p.value_norm) return;
   norm_ema_normalize(&c->norm, v_old_n, N, v_old_n);
@@ -352,11 +353,14 @@ static void ac_critic_targets(ac_t *ac, ac_critic_t *c, const float *values, con
 void ac_prepare(ac_t *ac, buf_t *buf) {
   float g = (float)ac->p.gamma, l = (float)ac->p.lam;
   buf_compute_advantages(buf, g, l, g, l, ac->p.proper_time_limits);
-  ac_standardize_lane0(buf, buf->adv, ac->A, ac->N, ac->adv_r);
-  ac_standardize_lane0(buf, buf->cost_adv, ac->A, ac->N, ac->adv_c);
-  ac_critic_targets(ac, &ac->vr, buf->values, buf->ret, ac->v_old_n, ac->ret_n);
+  // Team quantities: the reward lanes are identical (agent 0's); the cost is the team cost
+  // (the sum of per-agent costs where an env has them, e.g. the drone swarm).
+  ac_standardize_lane0(buf->adv, ac->A, ac->N, ac->adv_r);
+  ac_standardize_lane0(buf->team_cost_adv, 1, ac->N, ac->adv_c);
+  ac_critic_targets(ac, &ac->vr, buf->values, buf->ret, ac->A, ac->v_old_n, ac->ret_n);
   if (ac->has_cost_critic)
-    ac_critic_targets(ac, &ac->vc, buf->cost_values, buf->cost_ret, ac->vc_old_n, ac->cret_n);
+    ac_critic_targets(ac, &ac->vc, buf->team_cost_values, buf->team_cost_ret, 1, ac->vc_old_n,
+                      ac->cret_n);
 }
 
 // Buffer row (index into the [T][E][A] per-agent arrays) of selected row r.
@@ -845,4 +849,172 @@ int ac_tr_line_search(ac_tr_t *tr, int qp_case, double c, double delta, double f
     out->surr_c = tr->surr_c_old;
   }
   return out->ls_step;
+}
+
+// ---- joint-action cost critic (mappo_lag cost_critic: q) ----
+// See actor_critic.h. The network and its loss reuse ac_mlp_config and ac_value_loss above, so
+// the Q critic is built and trained exactly as the V critics, only on [s, a] instead of s.
+
+int ac_qc_create(ac_qcritic_t *qc, const ac_params_t *p, int state_dim, int A, const int *act_dim,
+                 int chunk, rng_t *init) {
+  memset(qc, 0, sizeof *qc);
+  qc->value_norm = p->value_norm;
+  qc->A = A;
+  qc->state_dim = state_dim;
+  qc->chunk = chunk;
+  int max_act = 0;
+  for (int a = 0; a < A; a++) {
+    qc->act_off[a] = state_dim + qc->joint_dim;
+    qc->act_dim[a] = act_dim[a];
+    qc->joint_dim += act_dim[a];
+    if (act_dim[a] > max_act) max_act = act_dim[a];
+  }
+  qc->in_dim = state_dim + qc->joint_dim;
+  mlp_config_t mc;
+  ac_mlp_config(p, qc->in_dim, 1, 1.0f, &mc);
+  int rc = mlp_create(&qc->net, &mc, chunk);
+  if (rc) return rc;
+  qc->theta = err_calloc(qc->net.n_params, sizeof(float));
+  qc->grad = err_calloc(qc->net.n_params, sizeof(float));
+  qc->cf_in = err_calloc((size_t)chunk * qc->in_dim, sizeof(float));
+  qc->draw = err_calloc((size_t)chunk * (max_act > 0 ? max_act : 1), sizeof(float));
+  qc->out = err_calloc(chunk, sizeof(float));
+  qc->dq = err_calloc(chunk, sizeof(float));
+  qc->acc = err_calloc(chunk, sizeof(float));
+  qc->mb_old_n = err_calloc(chunk, sizeof(float));
+  qc->mb_target_n = err_calloc(chunk, sizeof(float));
+  if (!qc->theta || !qc->grad || !qc->cf_in || !qc->draw || !qc->out || !qc->dq || !qc->acc ||
+      !qc->mb_old_n || !qc->mb_target_n)
+    return ERR_FAIL;
+  mlp_init(&qc->net, qc->theta, init);
+  norm_ema_init(&qc->norm, 0.99999);
+  return adam_create(&qc->opt, qc->net.n_params, (float)p->critic_lr, (float)p->adam_eps);
+}
+
+void ac_qc_destroy(ac_qcritic_t *qc) {
+  mlp_destroy(&qc->net);
+  adam_destroy(&qc->opt);
+  float *all[] = {qc->theta, qc->grad, qc->cf_in,    qc->draw,       qc->out,
+                  qc->dq,    qc->acc,  qc->mb_old_n, qc->mb_target_n};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+  memset(qc, 0, sizeof *qc);
+}
+
+static float ac_qc_clip1(float x) {
+  return x < -1.0f ? -1.0f : (x > 1.0f ? 1.0f : x);
+}
+
+void ac_qc_set_action(const ac_qcritic_t *qc, int agent, const float *action, float *in) {
+  float *dst = in + qc->act_off[agent];
+  for (int k = 0; k < qc->act_dim[agent]; k++) dst[k] = ac_qc_clip1(action[k]);
+}
+
+void ac_qc_input(const ac_qcritic_t *qc, const float *state, const float *actions, int act_stride,
+                 float *in) {
+  memcpy(in, state, sizeof(float) * qc->state_dim);
+  for (int a = 0; a < qc->A; a++) ac_qc_set_action(qc, a, actions + (size_t)a * act_stride, in);
+}
+
+void ac_qc_forward(ac_qcritic_t *qc, const float *theta, const float *in, int n, float *q_n) {
+  mlp_forward(&qc->net, theta, in, n, q_n);
+}
+
+void ac_qc_eval(void *ctx, const float *in, int n, float *q) {
+  ac_qcritic_t *qc = ctx;
+  mlp_forward(&qc->net, qc->theta, in, n, q);
+  if (qc->value_norm) norm_ema_denormalize(&qc->norm, q, n, q);
+}
+
+double ac_qc_loss(ac_qcritic_t *qc, const float *theta, const float *in, const float *q_old_n,
+                  const float *target_n, int n, double eps, double delta, float weight,
+                  float *grad) {
+  mlp_forward(&qc->net, theta, in, n, qc->out);
+  double loss = ac_value_loss(qc->out, q_old_n, target_n, n, eps, delta, qc->dq);
+  if (grad) {
+    for (int j = 0; j < n; j++) qc->dq[j] *= weight;
+    mlp_backward(&qc->net, theta, qc->dq, grad, NULL);
+  }
+  return loss;
+}
+
+// One minibatch (rows idx[0..R)): the mean loss accumulated over chunks (each chunk's loss is a
+// mean over its rows, weighted by its share of the minibatch), one clipped Adam step.
+static double ac_qc_minibatch(ac_qcritic_t *qc, const float *in, const float *q_old_n,
+                              const float *target_n, const int *idx, int R, const ac_params_t *p) {
+  double loss = 0;
+  memset(qc->grad, 0, sizeof(float) * qc->net.n_params);
+  for (int s = 0; s < R; s += qc->chunk) {
+    int n = R - s < qc->chunk ? R - s : qc->chunk;
+    for (int j = 0; j < n; j++) {
+      int i = idx[s + j];
+      memcpy(qc->cf_in + (size_t)j * qc->in_dim, in + (size_t)i * qc->in_dim,
+             sizeof(float) * qc->in_dim);
+      qc->mb_old_n[j] = q_old_n[i];
+      qc->mb_target_n[j] = target_n[i];
+    }
+    loss += n * ac_qc_loss(qc, qc->theta, qc->cf_in, qc->mb_old_n, qc->mb_target_n, n,
+                           p->value_clip, p->huber_delta, (float)n / (float)R, qc->grad);
+  }
+  adam_clip_global_norm(qc->grad, qc->net.n_params, p->max_grad_norm);
+  adam_step(&qc->opt, qc->theta, qc->grad);
+  return loss / R;
+}
+
+double ac_qc_train(ac_qcritic_t *qc, const float *in, const float *q_old_n, const float *target_n,
+                   int N, const ac_params_t *p, rng_t *rng, int *perm) {
+  int nmb = p->minibatches < N ? p->minibatches : N;
+  int R = N / nmb;
+  double loss = 0;
+  long long steps = 0;
+  for (int ep = 0; ep < p->epochs; ep++) {
+    rng_permutation(rng, perm, N);
+    for (int m = 0; m < nmb; m++) {
+      loss += ac_qc_minibatch(qc, in, q_old_n, target_n, perm + (size_t)m * R, R, p);
+      steps++;
+    }
+  }
+  return steps ? loss / steps : 0;
+}
+
+void ac_qc_baseline(ac_qcritic_t *qc, const pol_t *pol, int agent, const float *in, int n, int K,
+                    rng_t *rng, ac_q_fn q, void *ctx, float *baseline) {
+  int kd = qc->act_dim[agent];
+  memcpy(qc->cf_in, in, sizeof(float) * (size_t)n * qc->in_dim);
+  memset(qc->acc, 0, sizeof(float) * n);
+  for (int k = 0; k < K; k++) {
+    pol_sample(pol, rng, qc->draw, NULL);
+    for (int j = 0; j < n; j++)
+      ac_qc_set_action(qc, agent, qc->draw + (size_t)j * kd, qc->cf_in + (size_t)j * qc->in_dim);
+    q(ctx, qc->cf_in, n, qc->out);
+    for (int j = 0; j < n; j++) qc->acc[j] += qc->out[j];
+  }
+  for (int j = 0; j < n; j++) baseline[j] = qc->acc[j] / (float)K;
+}
+
+void ac_qc_hinge(const float *q, int n, double threshold, double scale, float *out) {
+  for (int j = 0; j < n; j++) {
+    double over = (double)q[j] - threshold;
+    out[j] = over > 0 ? (float)(over * scale) : 0.0f;
+  }
+}
+
+double ac_qc_threshold(double cost_limit, int episode_length, double gamma,
+                       int proper_time_limits) {
+  double rate = cost_limit / episode_length;
+  if (proper_time_limits) return rate / (1.0 - gamma);
+  return rate * (1.0 - pow(gamma, episode_length)) / (1.0 - gamma);
+}
+
+int ac_qc_save(const ac_qcritic_t *qc, ckpt_t *k) {
+  int rc = ckpt_put(k, qc->theta, sizeof(float) * qc->net.n_params);
+  if (!rc) rc = adam_save(&qc->opt, k);
+  if (!rc) rc = ckpt_put(k, &qc->norm, sizeof qc->norm);
+  return rc;
+}
+
+int ac_qc_load(ac_qcritic_t *qc, ckpt_t *k) {
+  int rc = ckpt_get(k, qc->theta, sizeof(float) * qc->net.n_params);
+  if (!rc) rc = adam_load(&qc->opt, k);
+  if (!rc) rc = ckpt_get(k, &qc->norm, sizeof qc->norm);
+  return rc;
 }

@@ -284,4 +284,82 @@ void ac_tr_direction(cg_matvec_fn matvec, void *ctx, const float *g, const float
 // bit-exactly. Returns out->ls_step.
 int ac_tr_line_search(ac_tr_t *tr, int qp_case, double c, double delta, double frac0, double decay,
                       int steps, ac_tr_ls_t *out);
+
+// ---- joint-action cost critic (mappo_lag cost_critic: q) ----
+// A centralised cost critic Q_C(s, a) on the state s (share_obs) and the joint action
+// a = (a^1, ..., a^A): every agent's own act_dim[i] components, in agent order, each clipped to
+// [-1, 1] (the range the envs act on: what was executed, not the raw Gaussian draw). Seed 000
+// §2a/§4 ("Use the Q-function for the cost, Q_C(s, a)"; its code concatenates state and action).
+// The network is the critics' MLP (ac_params_t layers, hidden, activation; input LayerNorm over
+// [s, a]; output gain 1) with its own Adam (critic_lr) and its own value normaliser. It is
+// trained as the V critics are (§1.5, §1.6): the clipped Huber loss ac_value_loss on normalised
+// targets around its prediction before the update, gradient clipped by max_grad_norm, one Adam
+// step per minibatch. Its targets are the cost lambda-returns of the batch: a lambda-return
+// R_t starts with the cost of the action actually taken at t, so it estimates Q_C(s_t, a_t).
+// Used by mappo_lag (cost_critic: q and q_hinge); nothing else in this file depends on it.
+typedef struct {
+  mlp_t net;
+  float *theta, *grad;
+  adam_t opt;
+  norm_ema_t norm;
+  int value_norm;  // 1: outputs are in normalised units
+  int A, state_dim, joint_dim, in_dim, chunk;
+  int act_off[ENV_MAX_AGENTS];  // agent i's slice of an input row: [act_off, +act_dim)
+  int act_dim[ENV_MAX_AGENTS];
+  float *cf_in;                   // [chunk][in_dim] counterfactual input rows
+  float *draw;                    // [chunk][max act_dim] action draws
+  float *out, *dq, *acc;          // [chunk]
+  float *mb_old_n, *mb_target_n;  // [chunk] a training chunk's old predictions, targets
+} ac_qcritic_t;
+
+// A Q evaluator: q[j] for n rows of inputs in [n][in_dim].
+typedef void (*ac_q_fn)(void *ctx, const float *in, int n, float *q);
+
+// Build the network (parameters from `init`), its Adam and normaliser, scratch for `chunk`
+// rows. act_dim[A]: each agent's action size. Returns 0 or ERR_*; ac_qc_destroy frees a
+// partly built one (and a zeroed one).
+int ac_qc_create(ac_qcritic_t *qc, const ac_params_t *p, int state_dim, int A, const int *act_dim,
+                 int chunk, rng_t *init);
+void ac_qc_destroy(ac_qcritic_t *qc);
+// One input row in[in_dim] from a state [state_dim] and the A agents' actions [A][act_stride].
+void ac_qc_input(const ac_qcritic_t *qc, const float *state, const float *actions, int act_stride,
+                 float *in);
+// Agent i's slice of an input row <- clip(action[0..act_dim[i]), -1, 1).
+void ac_qc_set_action(const ac_qcritic_t *qc, int agent, const float *action, float *in);
+// Network outputs (normalised units when value_norm) of n <= chunk rows under theta; the
+// activation caches hold these rows afterwards.
+void ac_qc_forward(ac_qcritic_t *qc, const float *theta, const float *in, int n, float *q_n);
+// The Q critic itself as an ac_q_fn (ctx: the ac_qcritic_t): Q_C in cost units (de-normalised
+// with the normaliser's current statistics), n <= chunk.
+void ac_qc_eval(void *ctx, const float *in, int n, float *q);
+// Loss of n <= chunk rows under theta: L = ac_value_loss(Q_n(in), q_old_n, target_n, n, eps,
+// delta) (normalised units); grad (may be NULL) += weight * dL/dtheta. Returns L.
+double ac_qc_loss(ac_qcritic_t *qc, const float *theta, const float *in, const float *q_old_n,
+                  const float *target_n, int n, double eps, double delta, float weight,
+                  float *grad);
+// `epochs` passes over rows [0, N) of in [N][in_dim], each a fresh permutation (perm [N]) from
+// rng split into `minibatches` minibatches (N / minibatches rows each, as the V critics); per
+// minibatch the mean loss over its rows (chunked), global-norm clip, one Adam step. Returns the
+// mean minibatch loss.
+double ac_qc_train(ac_qcritic_t *qc, const float *in, const float *q_old_n, const float *target_n,
+                   int N, const ac_params_t *p, rng_t *rng, int *perm);
+// COMA's counterfactual baseline (Foerster et al. 2018, Eq. 4), for a continuous action by
+// sampling: for rows j < n <= chunk of inputs in [n][in_dim],
+//   baseline[j] = (1/K) sum_k q(in_j with agent's slice <- clip(x_jk)),  x_jk ~ pi(.|row j),
+// pi the Gaussian of pol's last forward (pol_forward on agent's observations of the same rows,
+// pol->cfg.act_dim == act_dim[agent]). K * n draws from rng (k-major: all rows of draw 1, then
+// draw 2, ...). `in` is not modified. q is ac_qc_eval (ctx = qc) or any other evaluator.
+void ac_qc_baseline(ac_qcritic_t *qc, const pol_t *pol, int agent, const float *in, int n, int K,
+                    rng_t *rng, ac_q_fn q, void *ctx, float *baseline);
+// Seed 000 §4 per-sample penalty: out[j] = max(0, q[j] - threshold) * scale (0 at and below the
+// threshold, slope `scale` above).
+void ac_qc_hinge(const float *q, int n, double threshold, double scale, float *out);
+// The cost limit d on the undiscounted episodic cost (episodes of `episode_length` steps)
+// expressed as a discounted cost-to-go: the Q_C of a policy that pays the allowed average rate
+// d / T at every step, (d / T) / (1 - gamma) when truncations are bootstrapped (the targets
+// then continue past the time limit), (d / T) (1 - gamma^T) / (1 - gamma) otherwise (the value
+// at an episode's start).
+double ac_qc_threshold(double cost_limit, int episode_length, double gamma, int proper_time_limits);
+int ac_qc_save(const ac_qcritic_t *qc, ckpt_t *k);
+int ac_qc_load(ac_qcritic_t *qc, ckpt_t *k);
 #endif

@@ -13,8 +13,33 @@
 //   rollout (fresh, not 1 or 5 iterations stale); when none ended it keeps its last value
 //   (0 before the first episode ends, as released).
 // * `constraint_scale: none` compares J_c - d unscaled (SafePO single-agent form).
+// `cost_critic` chooses what A_c is (seed 000: constrain Q_C(s, a) or V_C(s)):
+// * v (default, the released algorithm): A_c = the GAE cost advantage on the team V_C(s).
+// * q: a centralised Q_C(s, a) on the state and the joint action (actor_critic.h, "joint-action
+//   cost critic"), trained on the same cost lambda-returns as V_C with the same clipped Huber
+//   loss and normaliser machinery. Agent i's A_c is COMA's counterfactual advantage
+//   Q_C(s, a) - (1/K) sum_k Q_C(s, a^i_k, a^-i), a^i_k ~ pi^i(.|o^i) (K = cf_samples), the
+//   other agents' actions held at their rollout values: its likelihood-ratio surrogate is agent
+//   i's policy gradient of E[Q_C] (Foerster et al. 2018, Eq. 4), and it credits agent i only
+//   with the cost its own action changed. Standardised per agent like A_c in v, so lambda has
+//   the same meaning; the multiplier step is the v step with this A_c.
+// * q_hinge: seed 000 §4's per-sample penalty. Every agent's advantage is
+//   A_r - lambda h, h = max(0, Q_C(s, a) - threshold) / sigma_C (sigma_C the Q normaliser's
+//   std, so lambda weighs standard deviations of cost as in v; 1 without value_norm), centred
+//   by its batch mean. The mean is a constant baseline: it leaves the policy gradient's
+//   expectation unchanged, and it keeps the multiplier step the v step (scale (J_c - d) plus
+//   mean(r (h - mean h)), the first-order change of the penalty) instead of growing lambda on
+//   every sample above the threshold while the episodic constraint holds.
+//   threshold = hinge_threshold, or (-1) the cost limit d on the undiscounted episodic cost of
+//   T-step episodes as a discounted cost-to-go: the Q_C of a policy paying the allowed average
+//   rate d/T every step, (d/T)/(1 - gamma) with proper_time_limits (the targets bootstrap past
+//   the time limit), (d/T)(1 - gamma^T)/(1 - gamma) without (the value at an episode's start).
+// In q and q_hinge, Q_C (like V_C) enters the advantages with its parameters from before this
+// update (the rollout-time critic); V_C is still trained (its values bootstrap the cost
+// lambda-returns that train Q_C); `cost_value_loss` reports Q_C's loss.
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "algorithms/actor_critic.h"
@@ -25,6 +50,9 @@ typedef struct {
   double lambda_init, lambda_lr;
   int sequential;
   char constraint_scale[CFG_STR_MAX];
+  char cost_critic[CFG_STR_MAX];
+  int cf_samples;
+  double hinge_threshold;
 } ml_params_t;
 
 #define P(k, t, f, d, h, lo, hi) {k, t, offsetof(ml_params_t, f), d, h, NULL, lo, hi}
@@ -37,6 +65,16 @@ static const cfg_param_t ml_param_table[] = {
       "agents one after another in random order with M (false: simultaneous, M = 1)", 1, 0),
     {"constraint_scale", CFG_STRING, offsetof(ml_params_t, constraint_scale), "one_minus_gamma",
      "factor on J_c - d in the multiplier step", "one_minus_gamma|none", 1, 0},
+    {"cost_critic", CFG_STRING, offsetof(ml_params_t, cost_critic), "v",
+     "cost advantage: v = GAE on V_C(s); q = counterfactual advantage of a joint-action "
+     "Q_C(s, a); q_hinge = per-sample penalty max(0, Q_C(s, a) - threshold)",
+     "v|q|q_hinge", 1, 0},
+    P("cf_samples", CFG_INT, cf_samples, "4",
+      "cost_critic q: draws of agent i's action in the counterfactual baseline", 1, 4096),
+    P("hinge_threshold", CFG_FLOAT, hinge_threshold, "-1",
+      "cost_critic q_hinge: threshold on Q_C (discounted cost); -1 = the cost limit as the "
+      "discounted cost-to-go of its average rate, (d/T)/(1-gamma)",
+      -1, 1e12),
 };
 #undef P
 
@@ -44,17 +82,68 @@ static const char *const ml_stats[] = {"lambda",     "lambda_max", "jc",
                                        "policy_loss", "value_loss", "cost_value_loss",
                                        "entropy",    "approx_kl",  "clip_frac"};
 
+enum { ML_COST_V = 0, ML_COST_Q = 1, ML_COST_Q_HINGE = 2 };
+
 typedef struct {
   ac_t ac;  // first member: the ac_algo_* entries cast the state to ac_t
   ml_params_t p;
   double cost_limit;
   float lambda[ENV_MAX_AGENTS];
   double jc;
+  // cost_critic q / q_hinge (all NULL with v).
+  int mode;
+  ac_qcritic_t qc;
+  double threshold;  // q_hinge, discounted cost units
+  float *q_in;       // [N][in_dim] the batch's Q inputs (state, clipped joint action)
+  float *q_old_n;    // [N] Q's outputs before this update's training (normalised units)
+  float *q_cost;     // [N] the same in cost units
+  float *q_ret_n;    // [N] Q's targets (normalised cost lambda-returns)
+  float *cost_adv;   // q: [A][N] per-agent counterfactual advantages; q_hinge: [N] penalty
+  int *idx;          // [chunk] row indices of one chunk
+  int *perm;         // [N] Q minibatch permutation
 } ml_t;
+
+static void ml_destroy(void *algo) {
+  ml_t *m = algo;
+  if (!m) return;
+  ac_qc_destroy(&m->qc);  // also a zeroed or partly built one
+  float *all[] = {m->q_in, m->q_old_n, m->q_cost, m->q_ret_n, m->cost_adv};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) free(all[i]);
+  free(m->idx);
+  free(m->perm);
+  ac_algo_destroy(m);
+}
+
+static int ml_q_create(ml_t *m, const env_spec_t *spec, const algo_run_info_t *run) {
+  ac_t *ac = &m->ac;
+  const ml_params_t *p = &m->p;
+  m->threshold = p->hinge_threshold >= 0.0 ? p->hinge_threshold
+                                           : ac_qc_threshold(run->cost_limit, spec->episode_length,
+                                                             p->ac.gamma, p->ac.proper_time_limits);
+  // Its own named stream: the Q critic's initialisation leaves every other stream as in v.
+  rng_t init;
+  rng_stream(&init, run->seed, "init_qcritic", 0);
+  int rc = ac_qc_create(&m->qc, &p->ac, ac->share_dim, ac->A, ac->agent_act, ac->chunk, &init);
+  if (rc) return rc;
+  size_t N = (size_t)ac->N;
+  m->q_in = err_calloc(N * m->qc.in_dim, sizeof(float));
+  m->q_old_n = err_calloc(N, sizeof(float));
+  m->q_cost = err_calloc(N, sizeof(float));
+  m->q_ret_n = err_calloc(N, sizeof(float));
+  m->cost_adv = err_calloc(N * (m->mode == ML_COST_Q ? ac->A : 1), sizeof(float));
+  m->idx = err_calloc(ac->chunk, sizeof(int));
+  m->perm = err_calloc(N, sizeof(int));
+  if (!m->q_in || !m->q_old_n || !m->q_cost || !m->q_ret_n || !m->cost_adv || !m->idx || !m->perm)
+    return ERR_FAIL;
+  return 0;
+}
 
 static int ml_create(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
                      void **out) {
   const ml_params_t *p = params;
+  if (!(p->hinge_threshold == -1.0 || p->hinge_threshold >= 0.0))
+    return err_input("algo.hinge_threshold: %g must be >= 0, or -1 for the default",
+                     p->hinge_threshold);
   int rc = ac_algo_new("mappo_lag", sizeof(ml_t), spec, &p->ac, run, 1, out);
   if (rc) return rc;
   ml_t *m = *out;
@@ -62,8 +151,140 @@ static int ml_create(const env_spec_t *spec, const void *params, const algo_run_
   m->cost_limit = run->cost_limit;
   for (int a = 0; a < ENV_MAX_AGENTS; a++) m->lambda[a] = (float)p->lambda_init;
   m->jc = 0;
+  m->mode = strcmp(p->cost_critic, "q") == 0         ? ML_COST_Q
+            : strcmp(p->cost_critic, "q_hinge") == 0 ? ML_COST_Q_HINGE
+                                                     : ML_COST_V;
+  if (m->mode != ML_COST_V && (rc = ml_q_create(m, spec, run)) != 0) {
+    ml_destroy(m);
+    *out = NULL;
+    return rc;
+  }
   return 0;
 }
+
+// ---- cost_critic q / q_hinge ------------------------------------------------------------
+
+// The batch's Q inputs and Q's outputs on them (normalised, and in cost units with the
+// normaliser's statistics from before this update, as the V critics' rollout-time values).
+static void ml_q_batch(ml_t *m, const buf_t *buf) {
+  ac_t *ac = &m->ac;
+  ac_qcritic_t *qc = &m->qc;
+  int N = ac->N, D = qc->in_dim;
+  for (int i = 0; i < N; i++)
+    ac_qc_input(qc, buf->share_obs + (size_t)i * buf->share_dim,
+                buf->actions + (size_t)i * ac->A * buf->act_dim, buf->act_dim,
+                m->q_in + (size_t)i * D);
+  for (int s = 0; s < N; s += qc->chunk) {
+    int n = N - s < qc->chunk ? N - s : qc->chunk;
+    ac_qc_forward(qc, qc->theta, m->q_in + (size_t)s * D, n, m->q_old_n + s);
+  }
+  memcpy(m->q_cost, m->q_old_n, sizeof(float) * N);
+  if (ac->p.value_norm) norm_ema_denormalize(&qc->norm, m->q_cost, N, m->q_cost);
+}
+
+// Q's targets: the team cost lambda-returns (as V_C's), the normaliser updated with them first
+// (ac_critic_targets' order).
+static void ml_q_targets(ml_t *m, const buf_t *buf) {
+  ac_t *ac = &m->ac;
+  for (int i = 0; i < ac->N; i++) m->q_ret_n[i] = buf->team_cost_ret[i];
+  if (!ac->p.value_norm) return;
+  norm_ema_update(&m->qc.norm, m->q_ret_n, ac->N);
+  norm_ema_normalize(&m->qc.norm, m->q_ret_n, ac->N, m->q_ret_n);
+}
+
+// q: agent a's cost advantage Q_C(s, a) - mean_k Q_C(s, a^a_k, a^-a) under the rollout policy
+// pi^a, standardised (§1.7), for every agent.
+static void ml_q_counterfactual(ml_t *m, const buf_t *buf, rng_t *rng) {
+  ac_t *ac = &m->ac;
+  ac_qcritic_t *qc = &m->qc;
+  int N = ac->N, D = qc->in_dim;
+  for (int a = 0; a < ac->A; a++) {
+    ac_actor_t *act = &ac->actors[ac->p.share_params ? 0 : a];
+    float *adv = m->cost_adv + (size_t)a * N;
+    int od, kd;
+    ac_gather_agent(ac, buf, a);
+    ac_actor_dims(ac, &od, &kd);
+    for (int s = 0; s < N; s += ac->chunk) {
+      int n = N - s < ac->chunk ? N - s : ac->chunk;
+      for (int j = 0; j < n; j++) m->idx[j] = s + j;
+      ac_gather_rows(ac, m->idx, n, od, kd);
+      pol_forward(&act->pol, act->theta, ac->mb_obs, n);
+      ac_qc_baseline(qc, &act->pol, a, m->q_in + (size_t)s * D, n, m->p.cf_samples, rng, ac_qc_eval,
+                     qc, adv + s);
+      for (int j = 0; j < n; j++) adv[s + j] = m->q_cost[s + j] - adv[s + j];
+    }
+    buf_standardize(adv, N, 1, 1e-5f);
+  }
+}
+
+// q_hinge: the per-sample penalty max(0, Q_C - threshold) / sigma_C, centred by its mean.
+static void ml_q_hinge(ml_t *m) {
+  int N = m->ac.N;
+  double scale = m->ac.p.value_norm ? 1.0 / norm_ema_std(&m->qc.norm) : 1.0;
+  ac_qc_hinge(m->q_cost, N, m->threshold, scale, m->cost_adv);
+  buf_standardize(m->cost_adv, N, 0, 0.0f);
+}
+
+// Agent a's cost advantages ([N] team rows).
+static const float *ml_cost_adv(const ml_t *m, int agent) {
+  return m->cost_adv + (m->mode == ML_COST_Q ? (size_t)agent * m->ac.N : 0);
+}
+
+// ac_gather_agent, then the selected rows' cost advantages replaced by this mode's.
+static int ml_gather(ml_t *m, const buf_t *buf, int agent) {
+  ac_t *ac = &m->ac;
+  int rows = ac_gather_agent(ac, buf, agent);
+  if (agent >= 0) {
+    memcpy(ac->g_adv_c, ml_cost_adv(m, agent), sizeof(float) * rows);
+  } else {
+    // share_params: row r is team row r / A of agent r % A (ac_gather_agent's order).
+    for (int r = 0; r < rows; r++) ac->g_adv_c[r] = ml_cost_adv(m, r % ac->A)[r / ac->A];
+  }
+  return rows;
+}
+
+// ac_update_actors with the per-agent cost advantages of q / q_hinge (same orders, same M).
+static void ml_update_actors(ml_t *m, const buf_t *buf, ac_lagrange_t *lags, rng_t *rng,
+                             ac_actor_stats_t *st) {
+  ac_t *ac = &m->ac;
+  memset(st, 0, sizeof *st);
+  if (ac->p.share_params) {
+    int rows = ml_gather(m, buf, -1);
+    ac_actor_update(ac, 0, rows, NULL, &lags[0], rng, st);
+  } else if (!m->p.sequential) {
+    for (int a = 0; a < ac->A; a++) {
+      int rows = ml_gather(m, buf, a);
+      ac_actor_update(ac, a, rows, NULL, &lags[a], rng, st);
+    }
+  } else {
+    int order[ENV_MAX_AGENTS];
+    ac_agent_order(rng, ac->A, order);
+    for (int i = 0; i < ac->N; i++) ac->M[i] = 1.0f;
+    for (int h = 0; h < ac->A; h++) {
+      int a = order[h];
+      int rows = ml_gather(m, buf, a);
+      ac_actor_update(ac, a, rows, ac->M, &lags[a], rng, st);
+      if (h + 1 < ac->A) {
+        ac_actor_logp(ac, a, rows, ac->g_logp_new);
+        ac_m_update(ac->M, ac->g_logp_new, ac->g_logp_old, rows);
+      }
+    }
+  }
+  if (st->steps) {
+    st->policy_loss /= st->steps;
+    st->entropy /= st->steps;
+    st->approx_kl /= st->steps;
+    st->clip_frac /= st->steps;
+  }
+}
+
+static int ml_q_finite(const ml_t *m) {
+  for (int i = 0; i < m->qc.net.n_params; i++)
+    if (!isfinite(m->qc.theta[i])) return 0;
+  return 1;
+}
+
+// ---- update -------------------------------------------------------------------------------
 
 static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rng_t *rng,
                      double *stats) {
@@ -83,9 +304,21 @@ static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rn
   }
   ac_prepare(ac, buf);
   ac_actor_stats_t st;
-  ac_update_actors(ac, buf, m->p.sequential, lags, rng, &st);
+  if (m->mode == ML_COST_V) {
+    ac_update_actors(ac, buf, m->p.sequential, lags, rng, &st);
+  } else {
+    ml_q_batch(m, buf);
+    if (m->mode == ML_COST_Q)
+      ml_q_counterfactual(m, buf, rng);
+    else
+      ml_q_hinge(m);
+    ml_q_targets(m, buf);
+    ml_update_actors(m, buf, lags, rng, &st);
+  }
   double lv, lc;
   ac_critics_update(ac, buf, rng, &lv, &lc);
+  if (m->mode != ML_COST_V)
+    lc = ac_qc_train(&m->qc, m->q_in, m->q_old_n, m->q_ret_n, ac->N, &ac->p, rng, m->perm);
   int n_lambda = ac->p.share_params ? 1 : ac->A;
   double lsum = 0, lmax = 0;
   for (int a = 0; a < n_lambda; a++) {
@@ -97,15 +330,18 @@ static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rn
   memcpy(stats, row, sizeof row);
   for (int a = 0; a < n_lambda; a++)
     if (!isfinite(m->lambda[a])) return err_fail("mappo_lag: diverged (non-finite multiplier)");
-  if (!ac_finite(ac)) return err_fail("mappo_lag: diverged (non-finite parameters)");
+  if (!ac_finite(ac) || (m->mode != ML_COST_V && !ml_q_finite(m)))
+    return err_fail("mappo_lag: diverged (non-finite parameters)");
   return 0;
 }
 
+// The v layout (ac_save, lambda, jc) is unchanged; q / q_hinge append the Q critic.
 static int ml_save(void *algo, ckpt_t *k) {
   ml_t *m = algo;
   int rc = ac_save(&m->ac, k);
   if (!rc) rc = ckpt_put(k, m->lambda, sizeof m->lambda);
   if (!rc) rc = ckpt_put_f64(k, m->jc);
+  if (!rc && m->mode != ML_COST_V) rc = ac_qc_save(&m->qc, k);
   return rc;
 }
 
@@ -114,6 +350,7 @@ static int ml_load(void *algo, ckpt_t *k) {
   int rc = ac_load(&m->ac, k);
   if (!rc) rc = ckpt_get(k, m->lambda, sizeof m->lambda);
   if (!rc) rc = ckpt_get_f64(k, &m->jc);
+  if (!rc && m->mode != ML_COST_V) rc = ac_qc_load(&m->qc, k);
   return rc;
 }
 
@@ -128,7 +365,7 @@ const algo_class_t algo_mappo_lag = {
     .default_num_envs = 16,
     .default_rollout_length = 250,
     .create = ml_create,
-    .destroy = ac_algo_destroy,
+    .destroy = ml_destroy,
     .act = ac_algo_act,
     .act_deterministic = ac_algo_act_deterministic,
     .values = ac_algo_values,

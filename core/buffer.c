@@ -44,6 +44,11 @@ int buf_create(buf_t *b, int T, int E, int A, int obs_dim, int share_dim, int ac
   BUF_ALLOC(ret, t * ea);
   BUF_ALLOC(cost_adv, t * ea);
   BUF_ALLOC(cost_ret, t * ea);
+  BUF_ALLOC(team_costs, t * (size_t)E);
+  BUF_ALLOC(team_cost_values, t1 * (size_t)E);
+  BUF_ALLOC(team_boot_cost_values, t * (size_t)E);
+  BUF_ALLOC(team_cost_adv, t * (size_t)E);
+  BUF_ALLOC(team_cost_ret, t * (size_t)E);
 #undef BUF_ALLOC
   if (!ok) {
     buf_destroy(b);
@@ -69,6 +74,11 @@ void buf_destroy(buf_t *b) {
   free(b->ret);
   free(b->cost_adv);
   free(b->cost_ret);
+  free(b->team_costs);
+  free(b->team_cost_values);
+  free(b->team_boot_cost_values);
+  free(b->team_cost_adv);
+  free(b->team_cost_ret);
   memset(b, 0, sizeof *b);
 }
 
@@ -106,6 +116,14 @@ void buf_compute_advantages(buf_t *b, float gamma, float lam, float cost_gamma, 
           lam, proper_time_limits, b->adv, b->ret);
   buf_gae(b->costs, b->cost_values, b->boot_cost_values, b->done, b->truncated, b->T, lanes, b->A,
           cost_gamma, cost_lam, proper_time_limits, b->cost_adv, b->cost_ret);
+  // The team cost against agent 0's cost values.
+  size_t rows = (size_t)b->T * b->E;
+  for (size_t i = 0; i <= rows + (size_t)b->E - 1; i++)
+    b->team_cost_values[i] = b->cost_values[i * b->A];
+  for (size_t i = 0; i < rows; i++) b->team_boot_cost_values[i] = b->boot_cost_values[i * b->A];
+  buf_gae(b->team_costs, b->team_cost_values, b->team_boot_cost_values, b->done, b->truncated,
+          b->T, b->E, 1, cost_gamma, cost_lam, proper_time_limits, b->team_cost_adv,
+          b->team_cost_ret);
 }
 
 void buf_roll(buf_t *b) {

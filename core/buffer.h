@@ -29,6 +29,13 @@ typedef struct {
   uint8_t *truncated;  // [T][E]
   float *adv, *ret;            // [T][E][A]
   float *cost_adv, *cost_ret;  // [T][E][A]
+  // The team cost (the one the constraint is written on: the env's team_cost, e.g. the sum of
+  // the drones' costs) and its GAE against agent 0's cost values (team critics write the same
+  // value to every agent), for algorithms with one team cost critic.
+  float *team_costs;                  // [T][E]
+  float *team_cost_values;            // [T+1][E] scratch: agent 0's cost values
+  float *team_boot_cost_values;       // [T][E]   scratch
+  float *team_cost_adv, *team_cost_ret;  // [T][E]
 } buf_t;
 
 int buf_create(buf_t *b, int T, int E, int A, int obs_dim, int share_dim, int act_dim);
@@ -42,7 +49,7 @@ void buf_destroy(buf_t *b);
 void buf_gae(const float *rewards, const float *values, const float *boot, const uint8_t *done,
              const uint8_t *truncated, int T, int N, int lanes_per_flag, float gamma, float lam,
              int proper_time_limits, float *adv, float *ret);
-// Both GAEs (reward and cost) for the whole buffer.
+// Both GAEs (reward and cost, per agent lane) for the whole buffer, and the team cost's GAE.
 void buf_compute_advantages(buf_t *b, float gamma, float lam, float cost_gamma, float cost_lam,
                             int proper_time_limits);
 // Copy the bootstrap row T to row 0 (obs, share_obs, values, cost_values).

@@ -351,6 +351,7 @@ static void train_step_copy(train_t *tr, int t, int e) {
       b->rewards[i * A + a] = b->costs[i * A + a] = 0;
       b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
     }
+    b->team_costs[i] = 0;
     b->done[i] = 1;
     b->truncated[i] = 0;
     tr->valid[i] = 0;
@@ -399,6 +400,7 @@ static void train_collect_copy(train_t *tr, int t, int e) {
     b->costs[i * A + a] = tr->step_costs[(size_t)e * A + a];
     b->boot_values[i * A + a] = b->boot_cost_values[i * A + a] = 0;
   }
+  b->team_costs[i] = r->team_cost;
   b->done[i] = (uint8_t)(r->done != 0);
   b->truncated[i] = (uint8_t)(r->truncated != 0);
   tr->valid[i] = 1;

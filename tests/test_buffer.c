@@ -136,6 +136,37 @@ static void test_compute_advantages(void) {
   CHECK(b.adv == NULL && b.obs == NULL && b.T == 0, "buf_destroy clears the struct");
 }
 
+// Property: the team cost's GAE runs on team_costs [T][E] against agent 0's cost values: when
+// the team cost is agent 0's cost (a shared team cost copied to every agent, MAMuJoCo) it equals
+// cost lane 0 bit for bit; when it is the sum over agents (the drone swarm) it is that sum's GAE,
+// here by hand for env 0 with cost gamma 0.5, lambda 1 (team costs = lanes 0 + 1 of kRewards:
+// 1, 2, 3, 5; values lane 0): t3 d=5+1.25-2=4.25 | t2 d=3+1-1.5=2.5, A=2.5+2.125=4.625 |
+// t1 done d=2-1=1 | t0 d=1+0.5-0.5=1, A=1.5.
+static void test_team_cost(void) {
+  buf_t b;
+  CHECK(fill_buffer(&b) == 0, "buf_create: %s", err_message());
+  if (!b.adv) return;
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++) b.team_costs[t * E + e] = kRewards[t][e * A];
+  buf_compute_advantages(&b, 0.9f, 0.8f, 0.5f, 1.0f, 1);
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++) {
+      CHECK(b.team_cost_adv[t * E + e] == b.cost_adv[t * L + e * A], "team gae != lane 0 at %d,%d",
+            t, e);
+      CHECK(b.team_cost_ret[t * E + e] == b.cost_ret[t * L + e * A], "team return != lane 0");
+    }
+  for (int t = 0; t < T; t++)
+    for (int e = 0; e < E; e++)
+      b.team_costs[t * E + e] = kRewards[t][e * A] + kRewards[t][e * A + 1];
+  buf_compute_advantages(&b, 0.9f, 0.8f, 0.5f, 1.0f, 1);
+  const float want[T] = {1.5f, 1.0f, 4.625f, 4.25f};
+  for (int t = 0; t < T; t++) {
+    CHECK_NEAR(b.team_cost_adv[t * E], want[t], TOL, "summed team cost gae, env 0");
+    CHECK_NEAR(b.team_cost_ret[t * E], want[t] + kValues[t][0], TOL, "summed team cost return");
+  }
+  buf_destroy(&b);
+}
+
 // Property: buf_roll copies row T to row 0 of obs, share_obs, values and cost_values, and
 // leaves the other rows alone (exact copies, so exact comparisons).
 static void test_roll(void) {
@@ -209,6 +240,7 @@ static void test_create(void) {
 int main(void) {
   test_gae_hand();
   test_gae_last_step();
+  test_team_cost();
   test_compute_advantages();
   test_roll();
   test_standardize();
