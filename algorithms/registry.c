@@ -9,6 +9,8 @@ extern const algo_class_t algo_cpo;
 extern const algo_class_t algo_mappo;
 extern const algo_class_t algo_happo;
 extern const algo_class_t algo_mappo_lag;
+extern const algo_class_t algo_focops;
+extern const algo_class_t algo_mafocops;
 extern const algo_class_t algo_macpo;
 extern const algo_class_t algo_scal_mappo_lag;
 
@@ -19,6 +21,8 @@ static const algo_class_t *const algo_table[] = {
     &algo_mappo,
     &algo_happo,
     &algo_mappo_lag,
+    &algo_focops,
+    &algo_mafocops,
     &algo_macpo,
     &algo_scal_mappo_lag,
 };

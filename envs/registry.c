@@ -6,6 +6,7 @@
 extern const env_class_t env_gridworld;
 extern const env_class_t env_ant_2x4, env_ant_2x4d, env_ant_4x2, env_ant_8x1;
 extern const env_class_t env_halfcheetah_2x3, env_halfcheetah_3x2, env_halfcheetah_6x1;
+extern const env_class_t env_halfcheetah_1x6;
 extern const env_class_t env_manyagent_ant_2x3, env_manyagent_ant_3x2, env_manyagent_ant_6x1;
 extern const env_class_t env_manyagent_ant_2x4, env_manyagent_ant_4x2, env_manyagent_ant_8x1;
 extern const env_class_t env_coupled_halfcheetah_2x6, env_coupled_halfcheetah_6x2;
@@ -21,6 +22,7 @@ static const env_class_t *const env_table[] = {
     &env_halfcheetah_2x3,
     &env_halfcheetah_3x2,
     &env_halfcheetah_6x1,
+    &env_halfcheetah_1x6,
     &env_manyagent_ant_2x3,
     &env_manyagent_ant_3x2,
     &env_manyagent_ant_6x1,

@@ -15,9 +15,9 @@ lp=$("$bin" lp gridworld --cost-limit 0.6)
 opt=$(sed -n 's/^return=\([^ ]*\) cost=.*/\1/p' <<< "$lp")
 [ -n "$opt" ] || { echo "FAIL: could not read the LP optimum from: $lp"; exit 1; }
 
-declare -A steps=([gridworld_lagrangian]=1000000 [cpo]=150000 [ppo_lag]=60000)
+declare -A steps=([gridworld_lagrangian]=1000000 [cpo]=150000 [ppo_lag]=60000 [focops]=100000)
 fail=0
-for algo in gridworld_lagrangian cpo ppo_lag; do
+for algo in gridworld_lagrangian cpo ppo_lag focops; do
   dir="$scratch/$algo"
   "$bin" train --config "$root/benchmarks/gridworld/$algo.yaml" --seed 0 \
     --steps "${steps[$algo]}" --out "$dir" env.cost_limit=0.6 2> "$dir.log"

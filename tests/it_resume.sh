@@ -114,19 +114,28 @@ declare -A ARGS=(
   [mappo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [happo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1"
+  [mappo_lag_q]="--steps 8000 run.num_envs=2 run.rollout_length=100 algo.minibatches=2 algo.lambda_lr=1 algo.cost_critic=q"
   [macpo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [scal_mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1 env.obs=obsk env.obs_k=1 algo.kappa=1"
+  [focops]="--steps 8000 run.num_envs=2 run.rollout_length=100 algo.nu_lr=0.2"
+  [mafocops]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatch=100 algo.minibatches=2 algo.nu_lr=0.01 env.cost_limit=10"
 )
 declare -A ENVS=([gridworld_lagrangian]=gridworld [cpo]=gridworld [ppo_lag]=gridworld
                  [mappo]=halfcheetah_2x3 [happo]=halfcheetah_2x3 [mappo_lag]=halfcheetah_2x3
                  [macpo]=halfcheetah_2x3
-                 [scal_mappo_lag]=halfcheetah_6x1)
+                 [scal_mappo_lag]=halfcheetah_6x1
+                 [mappo_lag_q]=drone_swarm_point
+                 [focops]=gridworld [mafocops]=halfcheetah_2x3)
 
 # ---- one kill per algorithm, checkpoint every 3 updates -------------------------------------
-for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag macpo scal_mappo_lag; do
+# A key that is not an algorithm name (a variant with its own budget) maps to its algorithm.
+declare -A ALGO_OF=([mappo_lag_q]=mappo_lag)
+for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag mappo_lag_q macpo scal_mappo_lag \
+  focops mafocops; do
   t0=$SECONDS
   # shellcheck disable=SC2206  # word splitting of the budget arguments is intended
-  args=(--env "${ENVS[$algo]}" --algo "$algo" --seed 3 ${ARGS[$algo]} run.checkpoint_every=3)
+  args=(--env "${ENVS[$algo]}" --algo "${ALGO_OF[$algo]:-$algo}" --seed 3 ${ARGS[$algo]}
+    run.checkpoint_every=3)
   a=$WORK/$algo-A b=$WORK/$algo-B
   train "$a" "${args[@]}"
   total=$(rows "$a")

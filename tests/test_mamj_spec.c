@@ -1,6 +1,6 @@
 // test_mamj_spec: what every Safe MAMuJoCo task declares. Observation, share_obs and action
 // dimensions per task and mode (Ant and HalfCheetah global against envs-safe-mamujoco.md §2.5
-// and §3.5; ManyAgent against the corrected table in manyagent_ant.c; obsk against the
+// and §3.5, plus the single-agent halfcheetah_1x6; ManyAgent against the corrected table in manyagent_ant.c; obsk against the
 // k-nearest-joint sizes derived from MAMuJoCo in §1.6 plus the safety features); both partitions
 // drive every actuator exactly once, checked end to end through ctrl; the released slices and
 // nominal groups of §2.1/§3.1; the agent adjacency graphs; default parameters and bad input.
@@ -24,6 +24,7 @@ static const dims_t global_dims[] = {
     {"halfcheetah_2x3", 2, 22, 20, {3, 3}},
     {"halfcheetah_3x2", 3, 23, 20, {2, 2, 2}},
     {"halfcheetah_6x1", 6, 26, 20, {1, 1, 1, 1, 1, 1}},
+    {"halfcheetah_1x6", 1, 21, 20, {6}},
     {"manyagent_ant_2x3", 2, 63, 61, {12, 12}},
     {"manyagent_ant_3x2", 3, 64, 61, {8, 8, 8}},
     {"manyagent_ant_6x1", 6, 67, 61, {4, 4, 4, 4, 4, 4}},
@@ -78,6 +79,7 @@ static void test_cost_limits(void) {
               {"halfcheetah_2x3", 30},
               {"halfcheetah_3x2", 30},
               {"halfcheetah_6x1", 30},
+              {"halfcheetah_1x6", 30},
               {"manyagent_ant_2x3", 25},
               {"manyagent_ant_3x2", 25},
               {"manyagent_ant_6x1", 25},
@@ -164,6 +166,9 @@ static void test_every_actuator_once(void) {
     check_ctrl_mapping(mt_tasks[i], "released");
     check_ctrl_mapping(mt_tasks[i], "nominal");
   }
+  // Not in mt_tasks (the Safe MAMuJoCo list): the single-agent HalfCheetah.
+  check_ctrl_mapping("halfcheetah_1x6", "released");
+  check_ctrl_mapping("halfcheetah_1x6", "nominal");
 }
 
 // Agent slot -> joint label, as a '|'-separated string of ','-separated groups.
@@ -198,6 +203,9 @@ static void test_partition_contents(void) {
       {"halfcheetah_3x2", "nominal", "bfoot,bshin|bthigh,ffoot|fshin,fthigh"},
       {"halfcheetah_2x3", "released", "bthigh,bshin,bfoot|fthigh,fshin,ffoot"},
       {"halfcheetah_2x3", "nominal", "bfoot,bshin,bthigh|ffoot,fshin,fthigh"},
+      // The single-agent task: every actuator in the gym order, whichever partition.
+      {"halfcheetah_1x6", "released", "bthigh,bshin,bfoot,fthigh,fshin,ffoot"},
+      {"halfcheetah_1x6", "nominal", "bthigh,bshin,bfoot,fthigh,fshin,ffoot"},
       // §4.1: nominal = released for the ManyAgent Ant.
       {"manyagent_ant_3x2", "nominal",
        "hip1_0,ankle1_0,hip2_0,ankle2_0,hip1_1,ankle1_1,hip2_1,ankle2_1|hip1_2,ankle1_2,hip2_2,"
@@ -273,6 +281,7 @@ static void test_adjacency(void) {
   check_adjacency("ant_2x4", "released", "0-1");
   // HalfCheetah 6x1 released: bthigh, bshin, bfoot, fthigh, fshin, ffoot on the leg chain.
   check_adjacency("halfcheetah_6x1", "released", "0-1 1-2 0-3 3-4 4-5");
+  check_adjacency("halfcheetah_1x6", "released", "");
   check_adjacency("manyagent_ant_6x1", "released", "0-1 1-2 2-3 3-4 4-5");
   check_adjacency("manyagent_ant_4x2", "released", "0-1 1-2 2-3");
   check_adjacency("coupled_halfcheetah_2x6", "released", "0-1");

@@ -1,5 +1,7 @@
 // halfcheetah: Safe MAMuJoCo HalfCheetah (envs-safe-mamujoco.md §3) and its tasks
-// halfcheetah_2x3, halfcheetah_3x2, halfcheetah_6x1. Model envs/models/half_cheetah.xml.
+// halfcheetah_2x3, halfcheetah_3x2, halfcheetah_6x1, plus halfcheetah_1x6: one agent driving all
+// six actuators in the gym order (the single-agent algorithms' task; not a Safe MAMuJoCo
+// partition, so its nominal group is that order). Model envs/models/half_cheetah.xml.
 // Follows the released half_cheetah.py: before each step the hidden obstacle motor gets
 // u(t) = 0.02 sin^2(t/3) - 0.004 from the sim time; reward = (rootx after - before) / 0.05 -
 // 0.1 |a|^2 (raw actions); cost = 1 when |obstacle geom x - rootx| < 9 m; never terminates;
@@ -90,3 +92,6 @@ MAMJ_TASK(env_halfcheetah_3x2, "halfcheetah_3x2",
 MAMJ_TASK(env_halfcheetah_6x1, "halfcheetah_6x1",
           "Safe HalfCheetah, 6 agents x 1 actuator, moving obstacle (cost limit 30)",
           &halfcheetah_robot, 0, 6, "bfoot|bshin|bthigh|ffoot|fshin|fthigh", "released", "30");
+MAMJ_TASK(env_halfcheetah_1x6, "halfcheetah_1x6",
+          "Safe HalfCheetah, 1 agent x 6 actuators (single-agent), moving obstacle (cost limit 30)",
+          &halfcheetah_robot, 0, 1, "bthigh,bshin,bfoot,fthigh,fshin,ffoot", "released", "30");
