@@ -8,6 +8,8 @@
 //                  the raw physics rate on the same threads and copies; the wall time of one
 //                  update at the reference schedule (16 copies x 1000 steps, 5 epochs x 40
 //                  minibatches where the algorithm has those parameters); peak RSS.
+//   bench efficiency FILE  the MAFOCOPS efficiency tables against ours (harness/efficiency.c,
+//                  which uses train_bench and bench_env_rates).
 // Rates are env steps per second of wall time, summed over threads; the *_cpu_* figures divide
 // by process CPU time instead, which is steadier on a shared machine. Copies are assigned to
 // threads round-robin and every copy has its own rng streams ("env"/"act", copy index), so the
@@ -245,6 +247,32 @@ static void bench_reset_all(bench_envs_t *b) {
     b->cls->reset(b->copies[c], &b->env_rng[c], bench_obs(b, c), bench_share(b, c));
 }
 
+// The alternating raw / full-env phases of `bench env`, each from a reset, R repeats: median
+// rates by wall time and by process CPU time (rates[0..3] = raw, env, raw_cpu, env_cpu; the raw
+// ones are left alone for an env without raw_step). On a shared machine a slow spell then hits
+// one repeat of one phase, not the ratio.
+static int bench_env_measure(bench_envs_t *b, int threads, long per_copy, int R, double rates[4]) {
+  double total = (double)per_copy * b->n_copies;
+  double raw[16] = {0}, env[16] = {0}, raw_cpu[16] = {0}, env_cpu[16] = {0};
+  int rc = 0, has_raw = b->cls->raw_step != NULL;
+  if (R < 1 || R > 16) return err_input("bench: repeat %d outside 1..16", R);
+  for (int r = 0; !rc && r < R; r++) {
+    double w, c;
+    if (has_raw) {
+      bench_reset_all(b);
+      if ((rc = bench_phase(b, threads, per_copy, 1, &w, &c))) break;
+      raw[r] = total / w, raw_cpu[r] = total / c;
+    }
+    bench_reset_all(b);
+    if ((rc = bench_phase(b, threads, per_copy, 0, &w, &c))) break;
+    env[r] = total / w, env_cpu[r] = total / c;
+  }
+  if (rc) return rc;
+  rates[1] = bench_median(env, R), rates[3] = bench_median(env_cpu, R);
+  if (has_raw) rates[0] = bench_median(raw, R), rates[2] = bench_median(raw_cpu, R);
+  return 0;
+}
+
 static int bench_env(const bench_args_t *a) {
   bench_envs_t b;
   long copies = a->copies ? a->copies : a->threads;
@@ -253,28 +281,15 @@ static int bench_env(const bench_args_t *a) {
   double base_rss = bench_rss_mib();
   int rc = bench_open(&b, a->env, a->overrides, a->n_overrides, (int)copies, (uint64_t)a->seed);
   long per_copy = (a->steps + copies - 1) / copies;
-  double total = (double)per_copy * copies;
-  // Alternate the phases, each from a reset, and keep the median of each rate: on a shared
-  // machine a slow spell then hits one repeat of one phase, not the ratio.
-  double raw[16], env[16], raw_cpu[16], env_cpu[16];
+  double total = (double)per_copy * copies, rates[4];
   int R = (int)a->repeat, has_raw = !rc && b.cls->raw_step != NULL;
-  for (int r = 0; !rc && r < R; r++) {
-    double w, c;
-    if (has_raw) {
-      bench_reset_all(&b);
-      if ((rc = bench_phase(&b, (int)a->threads, per_copy, 1, &w, &c))) break;
-      raw[r] = total / w, raw_cpu[r] = total / c;
-    }
-    bench_reset_all(&b);
-    if ((rc = bench_phase(&b, (int)a->threads, per_copy, 0, &w, &c))) break;
-    env[r] = total / w, env_cpu[r] = total / c;
-  }
+  if (!rc) rc = bench_env_measure(&b, (int)a->threads, per_copy, R, rates);
   if (!rc) {
-    double env_rate = bench_median(env, R), env_c = bench_median(env_cpu, R);
+    double env_rate = rates[1], env_c = rates[3];
     printf("env=%s threads=%ld copies=%ld steps=%.0f repeat=%d ", a->env, a->threads, copies, total,
            R);
     if (has_raw) {
-      double raw_rate = bench_median(raw, R), raw_c = bench_median(raw_cpu, R);
+      double raw_rate = rates[0], raw_c = rates[2];
       printf(
           "raw_steps_per_s=%.0f env_steps_per_s=%.0f ratio=%.3f raw_cpu_steps_per_s=%.0f "
           "env_cpu_steps_per_s=%.0f cpu_ratio=%.3f ",
@@ -285,6 +300,25 @@ static int bench_env(const bench_args_t *a) {
     }
     printf("base_rss_mib=%.1f peak_rss_mib=%.1f\n", base_rss, bench_rss_mib());
   }
+  bench_close(&b);
+  return rc;
+}
+
+int bench_env_rates(const run_config_t *cfg, int threads, long steps, int repeat,
+                    double *raw_steps_per_s, double *env_steps_per_s) {
+  if (threads < 1 || repeat < 1 || repeat > 15 || steps < 1)
+    return err_input("bench_env_rates: threads, repeat or steps out of range");
+  bench_envs_t b;
+  memset(&b, 0, sizeof b);
+  b.cls = cfg->env_class;
+  if (!(b.params = err_calloc(1, b.cls->params_size))) return ERR_FAIL;
+  memcpy(b.params, cfg->env_params, b.cls->params_size);
+  // As `bench env E --threads T --seed S`: T copies, round-robin on T threads.
+  int rc = bench_create(&b, threads, (uint64_t)cfg->run.seed);
+  double rates[4] = {NAN, NAN, NAN, NAN};
+  if (!rc) rc = bench_env_measure(&b, threads, (steps + threads - 1) / threads, repeat, rates);
+  *raw_steps_per_s = rates[0];
+  *env_steps_per_s = rates[1];
   bench_close(&b);
   return rc;
 }
@@ -472,12 +506,15 @@ static int bench_wants_help(int argc, char **argv) {
 }
 
 int bench_main(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "efficiency")) return eff_main(argc - 1, argv + 1);
   if (argc < 2 || bench_wants_help(argc, argv)) {
     printf(
         "usage: safemarl bench env E [--steps N] [--threads T] [--copies C] [--repeat R] "
         "[--seed S] [key=value...]\n"
         "       safemarl bench random E [--episodes K] [--seed S] [--csv] [key=value...]\n"
         "       safemarl bench train E A [--steps N] [--threads T] [--seed S] [key=value...]\n"
+        "       safemarl bench efficiency FILE [--steps N] [--threads T] [--csv OUT] "
+        "(--help for details)\n"
         "  env:    raw physics vs full env steps per second (N env steps in total per phase, "
         "default 20000; C copies, default T, round-robin on T threads, default 1; median of "
         "R alternating repeats, default 3) and peak RSS\n"
@@ -493,7 +530,9 @@ int bench_main(int argc, char **argv) {
         "peak_rss_mib (whole process), peak_rss_train_mib (after the training run, before the "
         "reference update)\n"
         "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
-    return argc < 2 ? err_input("command line: bench needs 'env', 'random' or 'train'") : 0;
+    return argc < 2
+               ? err_input("command line: bench needs 'env', 'random', 'train' or 'efficiency'")
+               : 0;
   }
   bench_args_t a = {.episodes = 10, .seed = 0, .repeat = 3};
   int rc = bench_parse(argc, argv, &a);
@@ -506,5 +545,5 @@ int bench_main(int argc, char **argv) {
   if (!a.threads) a.threads = 1;
   if (!strcmp(argv[1], "env")) return bench_env(&a);
   if (!strcmp(argv[1], "random")) return bench_random(&a);
-  return err_input("command line: bench %s: unknown (env|random|train)", argv[1]);
+  return err_input("command line: bench %s: unknown (env|random|train|efficiency)", argv[1]);
 }

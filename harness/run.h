@@ -57,6 +57,11 @@ typedef struct {
 // updates (0 = no limit), whichever comes first, exactly as `train` does but without a run
 // directory; for `safemarl bench train` (harness/train.c).
 int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out);
+// What `bench env E --threads T --steps N --repeat R` measures for cfg's env and env parameters
+// (T copies on T threads, seed run.seed): median raw physics and full env steps per second
+// (raw is NAN for an env without raw_step). harness/bench.c, for `bench efficiency`.
+int bench_env_rates(const run_config_t *cfg, int threads, long steps, int repeat,
+                    double *raw_steps_per_s, double *env_steps_per_s);
 
 int train_main(int argc, char **argv);
 int eval_main(int argc, char **argv);
@@ -66,4 +71,5 @@ int sweep_main(int argc, char **argv);     // harness/sweep.c
 int run_task_main(int argc, char **argv);  // harness/sweep.c
 int plot_main(int argc, char **argv);     // harness/plot.c
 int regress_main(int argc, char **argv);  // harness/regress.c
+int eff_main(int argc, char **argv);      // harness/efficiency.c: `bench efficiency`
 #endif
