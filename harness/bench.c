@@ -305,7 +305,8 @@ static int bench_env(const bench_args_t *a) {
 }
 
 int bench_env_rates(const run_config_t *cfg, int threads, long steps, int repeat,
-                    double *raw_steps_per_s, double *env_steps_per_s) {
+                    double *raw_steps_per_s, double *env_steps_per_s,
+                    double *env_cpu_steps_per_s) {
   if (threads < 1 || repeat < 1 || repeat > 15 || steps < 1)
     return err_input("bench_env_rates: threads, repeat or steps out of range");
   bench_envs_t b;
@@ -319,6 +320,7 @@ int bench_env_rates(const run_config_t *cfg, int threads, long steps, int repeat
   if (!rc) rc = bench_env_measure(&b, threads, (steps + threads - 1) / threads, repeat, rates);
   *raw_steps_per_s = rates[0];
   *env_steps_per_s = rates[1];
+  if (env_cpu_steps_per_s) *env_cpu_steps_per_s = rates[3];
   bench_close(&b);
   return rc;
 }

@@ -58,10 +58,12 @@ typedef struct {
 // directory; for `safemarl bench train` (harness/train.c).
 int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out);
 // What `bench env E --threads T --steps N --repeat R` measures for cfg's env and env parameters
-// (T copies on T threads, seed run.seed): median raw physics and full env steps per second
-// (raw is NAN for an env without raw_step). harness/bench.c, for `bench efficiency`.
+// (T copies on T threads, seed run.seed): median raw physics and full env steps per wall second
+// (raw is NAN for an env without raw_step) and full env steps per process CPU second (may be
+// NULL). harness/bench.c, for `bench efficiency`.
 int bench_env_rates(const run_config_t *cfg, int threads, long steps, int repeat,
-                    double *raw_steps_per_s, double *env_steps_per_s);
+                    double *raw_steps_per_s, double *env_steps_per_s,
+                    double *env_cpu_steps_per_s);
 
 int train_main(int argc, char **argv);
 int eval_main(int argc, char **argv);

@@ -85,7 +85,7 @@ csv=out/eff.csv
 if [[ ! -s $csv ]]; then
   problem "no CSV written"
 else
-  expected="task,env,algo,status,paper_fps,ours_fps,ours_over_paper,env_steps_per_s,raw_steps_per_s,ours_over_env,paper_memory_mib,ours_peak_rss_mib,cpu_util,threads,steps,updates,num_envs,rollout_length,wall_s,update_s,note"
+  expected="task,env,algo,status,paper_fps,ours_fps,ours_over_paper,env_steps_per_s,raw_steps_per_s,ours_over_env,env_cpu_steps_per_s,ours_over_env_cpu,paper_memory_mib,ours_peak_rss_mib,cpu_util,threads,steps,updates,num_envs,rollout_length,wall_s,update_s,note"
   [[ $(head -n 1 "$csv") == "$expected" ]] || problem "CSV header: $(head -n 1 "$csv")"
   (($(wc -l <"$csv") == 4)) || problem "CSV has $(($(wc -l <"$csv") - 1)) rows, expected 3"
   awk -F, 'NR == 1 { n = NF } NF != n { bad = 1 } END { exit bad }' "$csv" ||
@@ -93,6 +93,7 @@ else
   for r in 1 2; do
     [[ $(csv_get "$csv" $r status) == measured ]] || problem "CSV row $r not measured"
     for k in ours_fps ours_over_paper env_steps_per_s raw_steps_per_s ours_over_env \
+      env_cpu_steps_per_s ours_over_env_cpu \
       ours_peak_rss_mib cpu_util wall_s; do
       v=$(csv_get "$csv" $r $k)
       positive "$v" || problem "CSV row $r: $k = '$v' is not a finite number > 0"
