@@ -93,7 +93,7 @@ void ac_agent_order(rng_t *rng, int A, int *order) {
 
 // ---- construction -----------------------------------------------------------------------
 
-static int ac_mlp_config(const ac_params_t *p, int n_in, int n_out, float out_gain,
+int ac_mlp_config(const ac_params_t *p, int n_in, int n_out, float out_gain,
                          mlp_config_t *mc) {
   memset(mc, 0, sizeof *mc);
   mc->n_in = n_in;
@@ -108,7 +108,7 @@ static int ac_mlp_config(const ac_params_t *p, int n_in, int n_out, float out_ga
   return 0;
 }
 
-static int ac_actor_create(ac_actor_t *a, const ac_params_t *p, int obs_dim, int act_dim,
+int ac_actor_create(ac_actor_t *a, const ac_params_t *p, int obs_dim, int act_dim,
                            int chunk, rng_t *rng) {
   pol_config_t pc = {0};
   pc.discrete = 0;

@@ -135,6 +135,14 @@ typedef struct {
   double constraint_term;      // scale * (jc - d)
 } ac_lagrange_t;
 
+// The network configuration every actor-critic algorithm shares (input LayerNorm, `layers`
+// hidden layers of `hidden` units each followed by LayerNorm, orthogonal gain sqrt 2 for ReLU)
+// with n_in inputs, n_out outputs and output gain out_gain. Returns 0.
+int ac_mlp_config(const ac_params_t *p, int n_in, int n_out, float out_gain, mlp_config_t *mc);
+// One actor on that network (mean head gain 0.01, the std parametrisation of p), initialised
+// from rng, with its Adam optimiser; caches for `chunk` rows.
+int ac_actor_create(ac_actor_t *a, const ac_params_t *p, int obs_dim, int act_dim, int chunk,
+                    rng_t *rng);
 int ac_create(ac_t *ac, const char *algo_name, const env_spec_t *spec, const ac_params_t *p,
               const algo_run_info_t *run, int cost_critic);
 void ac_destroy(ac_t *ac);

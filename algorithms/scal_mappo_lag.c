@@ -142,42 +142,10 @@ static void sml_destroy(void *algo) {
   free(s);
 }
 
-// The MAPPO actor of actor_critic.h (input LayerNorm, hidden LayerNorm, mean gain 0.01).
-static int sml_actor_create(ac_actor_t *act, const ac_params_t *p, int obs_dim, int act_dim,
-                            int chunk, rng_t *rng) {
-  pol_config_t pc = {0};
-  pc.obs_dim = obs_dim;
-  pc.act_dim = act_dim;
-  pc.n_hidden = p->layers;
-  for (int l = 0; l < p->layers; l++) pc.hidden[l] = p->hidden;
-  pc.act = strcmp(p->activation, "tanh") == 0 ? MLP_ACT_TANH : MLP_ACT_RELU;
-  pc.layernorm = 1;
-  pc.hidden_gain = pc.act == MLP_ACT_RELU ? 1.41421356f : 1.0f;
-  pc.out_gain = 0.01f;
-  pc.std_param = strcmp(p->std, "log") == 0 ? POL_STD_LOG : POL_STD_SIGMOID;
-  pc.std_init = (float)p->std_init;
-  int rc = pol_create(&act->pol, &pc, chunk);
-  if (rc) return rc;
-  act->theta = err_calloc((size_t)act->pol.n_params, sizeof(float));
-  act->grad = err_calloc((size_t)act->pol.n_params, sizeof(float));
-  if (!act->theta || !act->grad) return ERR_FAIL;
-  pol_init(&act->pol, act->theta, rng);
-  return adam_create(&act->opt, act->pol.n_params, (float)p->lr, (float)p->adam_eps);
-}
-
 // The critic body of actor_critic.h (same MLP, output gain 1) on the agent's observation.
 static int sml_cnet_create(mlp_t *net, const ac_params_t *p, int obs_dim, int chunk) {
   mlp_config_t mc;
-  memset(&mc, 0, sizeof mc);
-  mc.n_in = obs_dim;
-  mc.n_out = 1;
-  mc.n_hidden = p->layers;
-  for (int l = 0; l < p->layers; l++) mc.hidden[l] = p->hidden;
-  mc.act = strcmp(p->activation, "tanh") == 0 ? MLP_ACT_TANH : MLP_ACT_RELU;
-  mc.input_layernorm = 1;
-  mc.hidden_layernorm = 1;
-  mc.hidden_gain = mc.act == MLP_ACT_RELU ? 1.41421356f : 1.0f;
-  mc.out_gain = 1.0f;
+  ac_mlp_config(p, obs_dim, 1, 1.0f, &mc);
   return mlp_create(net, &mc, chunk);
 }
 
@@ -246,7 +214,7 @@ static int sml_create(const env_spec_t *spec, const void *params, const algo_run
   rng_t init;
   rng_stream(&init, run->seed, "init", 0);
   for (int a = 0; a < s->A && !rc; a++)
-    rc = sml_actor_create(&s->actor[a], &p->ac, s->obs_dim[a], s->act_dim[a], s->chunk, &init);
+    rc = ac_actor_create(&s->actor[a], &p->ac, s->obs_dim[a], s->act_dim[a], s->chunk, &init);
   for (int a = 0; a < s->A && !rc; a++) {
     rc = sml_cnet_create(&s->cnet[a], &p->ac, s->obs_dim[a], s->chunk);
     if (!rc) rc = sml_critic_create(&s->vr[a], &s->cnet[a], &p->ac, &init);
