@@ -1,11 +1,13 @@
 // eval: run a saved policy deterministically (mode / mean action) for K episodes on fresh env
 // copies seeded from the run seed's "eval" stream, and print the mean episodic return, cost and
-// length on one line.
+// length on one line; `--trace FILE` also writes every step (episode, step, reward, team cost)
+// as CSV, replaced atomically, to see when in an episode the cost is paid.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/checkpoint.h"
+#include "core/csvlog.h"
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "harness/run.h"
@@ -21,14 +23,28 @@ static int eval_skip_section(ckpt_t *c, const char *tag) {
   return rc ? rc : ckpt_section_done(c, tag);
 }
 
+// One trace row; numbers in csvlog's round-trip format.
+static int eval_trace_row(csv_table_t *tab, int episode, int step, double reward, double cost) {
+  char cells[4][32];
+  const char *row[4] = {cells[0], cells[1], cells[2], cells[3]};
+  snprintf(cells[0], sizeof cells[0], "%d", episode);
+  snprintf(cells[1], sizeof cells[1], "%d", step);
+  csvlog_format_double(reward, cells[2], sizeof cells[2]);
+  csvlog_format_double(cost, cells[3], sizeof cells[3]);
+  return csvlog_table_add_row(tab, row);
+}
+
 int eval_main(int argc, char **argv) {
   const char *dir = NULL;
   int episodes = 10;
+  const char *trace = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: safemarl eval DIR [--episodes K]\n"
+      printf("usage: safemarl eval DIR [--episodes K] [--trace FILE]\n"
              "Runs the policy saved in DIR/checkpoint.bin deterministically for K episodes "
-             "(default 10)\nand prints: episodes=K return=R cost=C length=L\n");
+             "(default 10)\nand prints: episodes=K return=R cost=C length=L\n"
+             "  --trace FILE   also write every step as CSV: episode,step,reward,cost "
+             "(team reward and cost)\n");
       return 0;
     }
     if (!strcmp(argv[i], "--episodes") && i + 1 < argc) {
@@ -37,6 +53,8 @@ int eval_main(int argc, char **argv) {
       if (*end || k < 1 || k > 1000000)
         return err_input("command line: --episodes: must be an integer >= 1, got '%s'", argv[i]);
       episodes = (int)k;
+    } else if (!strcmp(argv[i], "--trace") && i + 1 < argc) {
+      trace = argv[++i];
     } else if (argv[i][0] != '-' && !dir) {
       dir = argv[i];
     } else {
@@ -77,19 +95,33 @@ int eval_main(int argc, char **argv) {
     costs = calloc(spec.n_agents, sizeof(float));
     if (!obs || !share || !act || !costs) rc = err_fail("out of memory");
   }
+  static const char *const trace_cols[] = {"episode", "step", "reward", "cost"};
+  csv_table_t tab;
+  int have_tab = 0;
+  if (!rc && trace) {
+    rc = csvlog_table_init(&tab, trace_cols, 4);
+    have_tab = !rc;
+  }
   double sum_ret = 0, sum_cost = 0, sum_len = 0;
   rng_t rng;
   rng_stream(&rng, (uint64_t)cfg.run.seed, "eval", 0);
   for (int k = 0; k < episodes && !rc; k++) {
+    double k_start = sum_len;
     ec->reset(env, &rng, obs, share);
     env_step_t st = {.obs = obs, .share_obs = share, .costs = costs};
     do {
       ac->act_deterministic(algo, obs, share, 1, act);
       ec->step(env, act, &rng, &st);
+      if (have_tab && !rc) rc = eval_trace_row(&tab, k, (int)(sum_len - k_start), st.reward,
+                                                 st.team_cost);
       sum_ret += st.reward;
       sum_cost += st.team_cost;
       sum_len += 1;
-    } while (!st.done);
+    } while (!st.done && !rc);
+  }
+  if (have_tab) {
+    if (!rc) rc = csvlog_write_table(trace, &tab);
+    csvlog_table_free(&tab);
   }
   if (!rc)
     printf("episodes=%d return=%.6g cost=%.6g length=%.6g\n", episodes, sum_ret / episodes,

@@ -127,6 +127,19 @@ fi
 ok eval2.txt eval run1 --episodes 3 || true
 cmp -s eval.txt eval2.txt ||
   problem "eval is not deterministic: '$(cat eval.txt)' then '$(cat eval2.txt)'"
+# --trace: one row per step whose sums reproduce the printed means.
+ok evtr.txt eval run1 --episodes 3 --trace trace.csv || true
+cmp -s eval.txt evtr.txt || problem "eval --trace changed the printed line: '$(cat evtr.txt)'"
+if [[ "$(head -n 1 trace.csv 2>/dev/null)" != "episode,step,reward,cost" ]]; then
+  problem "eval --trace: bad header '$(head -n 1 trace.csv 2>/dev/null)'"
+else
+  read -r want_ret want_cost want_len < <(sed -E 's/.*return=([^ ]+) cost=([^ ]+) length=([^ ]+)/\1 \2 \3/' eval.txt)
+  awk -F, -v r="$want_ret" -v c="$want_cost" -v l="$want_len" '
+    NR > 1 { ret += $3; cost += $4; n++; if ($2 != ((NR > 2 && $1 == ep) ? last + 1 : 0)) bad = 1; ep = $1; last = $2 }
+    END { d = (ret / 3 - r); if (d < 0) d = -d; e = (cost / 3 - c); if (e < 0) e = -e
+          exit bad || n != 3 * l || ep != 2 || d > 1e-3 * (1 + (r < 0 ? -r : r)) || e > 1e-3 * (1 + c) }' trace.csv ||
+    problem "eval --trace rows do not add up to '$(cat eval.txt)' (or steps are not 0,1,2,... per episode)"
+fi
 ok eval10.txt eval run1 || true
 grep -qE '^episodes=10 ' eval10.txt ||
   problem "eval without --episodes did not run 10 episodes: $(cat eval10.txt)"
