@@ -13,6 +13,15 @@
 //   rollout (fresh, not 1 or 5 iterations stale); when none ended it keeps its last value
 //   (0 before the first episode ends, as released).
 // * `constraint_scale: none` compares J_c - d unscaled (SafePO single-agent form).
+// * `lambda_update: pid` replaces the gradient step by the PID Lagrangian of Stooke, Achiam and
+//   Abbeel (2020, "Responsive safety in RL by PID Lagrangian methods", Algorithm 2), once per
+//   update in which episodes ended (a fresh J_c), in cost units: e = J_c - d,
+//   I <- max(0, I + pid_ki e), lambda = max(0, pid_kp e + I + pid_kd max(0, J_c - J_c,prev)),
+//   every agent alike (the constraint is on the team cost), I starting at lambda_init. The
+//   gradient rule is an integral controller only: lambda keeps rising while the cost lags
+//   behind it and keeps falling after the cost is under the limit, which on halfcheetah_2x3
+//   swings the policy between running backwards and violating (see README); the proportional
+//   and derivative terms react to the cost itself.
 // `cost_critic` chooses what A_c is (seed 000: constrain Q_C(s, a) or V_C(s)):
 // * v (default, the released algorithm): A_c = the GAE cost advantage on the team V_C(s).
 // * q: a centralised Q_C(s, a) on the state and the joint action (actor_critic.h, "joint-action
@@ -48,6 +57,8 @@
 typedef struct {
   ac_params_t ac;
   double lambda_init, lambda_lr;
+  char lambda_update[CFG_STR_MAX];
+  double pid_kp, pid_ki, pid_kd;
   int sequential;
   char constraint_scale[CFG_STR_MAX];
   char cost_critic[CFG_STR_MAX];
@@ -61,6 +72,16 @@ static const cfg_param_t ml_param_table[] = {
     P("lambda_init", CFG_FLOAT, lambda_init, "0.78", "initial multiplier of every agent", 0, 1e6),
     P("lambda_lr", CFG_FLOAT, lambda_lr, "0.05", "multiplier step size per actor minibatch", 0,
       1e6),
+    {"lambda_update", CFG_STRING, offsetof(ml_params_t, lambda_update), "gradient",
+     "multiplier rule: gradient = projected ascent per minibatch (lambda_lr); pid = PID "
+     "Lagrangian on the episodic cost once per update (pid_kp, pid_ki, pid_kd)",
+     "gradient|pid", 1, 0},
+    P("pid_kp", CFG_FLOAT, pid_kp, "0.1", "lambda_update pid: proportional gain per cost unit",
+      0, 1e6),
+    P("pid_ki", CFG_FLOAT, pid_ki, "0.01", "lambda_update pid: integral gain per cost unit",
+      0, 1e6),
+    P("pid_kd", CFG_FLOAT, pid_kd, "0.1",
+      "lambda_update pid: derivative gain on the cost's rise between updates", 0, 1e6),
     P("sequential", CFG_BOOL, sequential, "true",
       "agents one after another in random order with M (false: simultaneous, M = 1)", 1, 0),
     {"constraint_scale", CFG_STRING, offsetof(ml_params_t, constraint_scale), "one_minus_gamma",
@@ -90,6 +111,9 @@ typedef struct {
   double cost_limit;
   float lambda[ENV_MAX_AGENTS];
   double jc;
+  int pid;                       // lambda_update pid
+  double pid_i, pid_jc_prev;     // its integral term and the previous fresh J_c
+  int pid_have_prev;
   // cost_critic q / q_hinge (all NULL with v).
   int mode;
   ac_qcritic_t qc;
@@ -151,6 +175,8 @@ static int ml_create(const env_spec_t *spec, const void *params, const algo_run_
   m->cost_limit = run->cost_limit;
   for (int a = 0; a < ENV_MAX_AGENTS; a++) m->lambda[a] = (float)p->lambda_init;
   m->jc = 0;
+  m->pid = strcmp(p->lambda_update, "pid") == 0;
+  m->pid_i = p->lambda_init;
   m->mode = strcmp(p->cost_critic, "q") == 0         ? ML_COST_Q
             : strcmp(p->cost_critic, "q_hinge") == 0 ? ML_COST_Q_HINGE
                                                      : ML_COST_V;
@@ -286,6 +312,18 @@ static int ml_q_finite(const ml_t *m) {
 
 // ---- update -------------------------------------------------------------------------------
 
+// PID Lagrangian step on a fresh J_c (header): sets every agent's multiplier.
+static void ml_pid_step(ml_t *m) {
+  const ml_params_t *p = &m->p;
+  double e = m->jc - m->cost_limit;
+  m->pid_i = fmax(0.0, m->pid_i + p->pid_ki * e);
+  double rise = m->pid_have_prev ? fmax(0.0, m->jc - m->pid_jc_prev) : 0.0;
+  double lambda = fmax(0.0, p->pid_kp * e + m->pid_i + p->pid_kd * rise);
+  m->pid_jc_prev = m->jc;
+  m->pid_have_prev = 1;
+  for (int a = 0; a < ENV_MAX_AGENTS; a++) m->lambda[a] = (float)lambda;
+}
+
 static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rng_t *rng,
                      double *stats) {
   ml_t *m = algo;
@@ -294,12 +332,13 @@ static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rn
     double s = 0;
     for (int i = 0; i < info->n_episodes; i++) s += info->ep_costs[i];
     m->jc = s / info->n_episodes;
+    if (m->pid) ml_pid_step(m);
   }
   double scale = strcmp(m->p.constraint_scale, "none") == 0 ? 1.0 : 1.0 - m->p.ac.gamma;
   ac_lagrange_t lags[ENV_MAX_AGENTS];
   for (int a = 0; a < ac->A; a++) {
     lags[a].lambda = &m->lambda[a];
-    lags[a].lr = m->p.lambda_lr;
+    lags[a].lr = m->pid ? 0.0 : m->p.lambda_lr;
     lags[a].constraint_term = scale * (m->jc - m->cost_limit);
   }
   ac_prepare(ac, buf);
@@ -335,13 +374,17 @@ static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rn
   return 0;
 }
 
-// The v layout (ac_save, lambda, jc) is unchanged; q / q_hinge append the Q critic.
+// The v layout (ac_save, lambda, jc) is unchanged; q / q_hinge append the Q critic, pid its
+// controller state.
 static int ml_save(void *algo, ckpt_t *k) {
   ml_t *m = algo;
   int rc = ac_save(&m->ac, k);
   if (!rc) rc = ckpt_put(k, m->lambda, sizeof m->lambda);
   if (!rc) rc = ckpt_put_f64(k, m->jc);
   if (!rc && m->mode != ML_COST_V) rc = ac_qc_save(&m->qc, k);
+  if (!rc && m->pid) rc = ckpt_put_f64(k, m->pid_i);
+  if (!rc && m->pid) rc = ckpt_put_f64(k, m->pid_jc_prev);
+  if (!rc && m->pid) rc = ckpt_put(k, &m->pid_have_prev, sizeof m->pid_have_prev);
   return rc;
 }
 
@@ -351,6 +394,9 @@ static int ml_load(void *algo, ckpt_t *k) {
   if (!rc) rc = ckpt_get(k, m->lambda, sizeof m->lambda);
   if (!rc) rc = ckpt_get_f64(k, &m->jc);
   if (!rc && m->mode != ML_COST_V) rc = ac_qc_load(&m->qc, k);
+  if (!rc && m->pid) rc = ckpt_get_f64(k, &m->pid_i);
+  if (!rc && m->pid) rc = ckpt_get_f64(k, &m->pid_jc_prev);
+  if (!rc && m->pid) rc = ckpt_get(k, &m->pid_have_prev, sizeof m->pid_have_prev);
   return rc;
 }
 

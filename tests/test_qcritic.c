@@ -27,10 +27,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "tests/check.h"
-
-static void fill_uniform(float *x, int n, double lo, double hi, rng_t *rng) {
-  for (int i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * rng_uniform(rng));
-}
+#include "tests/test_ac_util.h"
 
 // The AC_COMMON_PARAMS defaults, except hidden 16 (small and fast); tanh where a test needs a
 // smooth network.
@@ -101,7 +98,7 @@ static void test_loss_finite_differences(void) {
         qc.in_dim, qc.act_off[0], qc.act_off[1]);
   const double eps = 0.2, delta = 1.0;
   float in[FB * 6], v[FB], v_old[FB], tgt[FB];
-  fill_uniform(in, FB * 6, -1.0, 1.0, &d);
+  tu_fill_uniform(in, FB * 6, -1.0, 1.0, &d);
   ac_qc_forward(&qc, qc.theta, in, FB, v);
   // (v_old - v, target - v) per row: inside/quadratic; inside/linear (|e| = 3 > delta);
   // outside below, plain branch (e -1.5 vs e_c -1.1); outside below, clipped branch (gradient
@@ -179,8 +176,8 @@ static void test_train_regresses(void) {
   int perm[TN];
   for (int i = 0; i < TN; i++) {
     float s[TS], a[2 * 2];
-    fill_uniform(s, TS, -1, 1, &d);
-    fill_uniform(a, 4, -1.5, 1.5, &d);
+    tu_fill_uniform(s, TS, -1, 1, &d);
+    tu_fill_uniform(a, 4, -1.5, 1.5, &d);
     float *row = in + (size_t)i * qc.in_dim;
     ac_qc_input(&qc, s, a, 2, row);
     CHECK(row[TS] == fmaxf(-1, fminf(1, a[0])) && row[TS + 3] == fmaxf(-1, fminf(1, a[3])),
@@ -264,7 +261,7 @@ static int make_known_policy(pol_t *pol, float **theta, const float *mean, const
   float obs[BROWS * 2];
   rng_t r;
   rng_seed(&r, 8);
-  fill_uniform(obs, BROWS * 2, -1, 1, &r);
+  tu_fill_uniform(obs, BROWS * 2, -1, 1, &r);
   pol_forward(pol, *theta, obs, BROWS);
   return 0;
 }
@@ -302,7 +299,7 @@ static void test_baseline_linear(void) {
         "clipping",
         ec[0], mean[0]);
   float in[BROWS * BIN], in_copy[BROWS * BIN], b[BROWS], b2[BROWS];
-  fill_uniform(in, BROWS * BIN, -1.5, 1.5, &d);
+  tu_fill_uniform(in, BROWS * BIN, -1.5, 1.5, &d);
   memcpy(in_copy, in, sizeof in);
   double want[BROWS];
   for (int j = 0; j < BROWS; j++) {
@@ -405,9 +402,9 @@ static void test_save_load(void) {
   }
   float in[SN * 6], old[SN], tgt[SN];
   int perm[SN];
-  fill_uniform(in, SN * 6, -1, 1, &d);
-  fill_uniform(old, SN, -1, 1, &d);
-  fill_uniform(tgt, SN, 0, 5, &d);
+  tu_fill_uniform(in, SN * 6, -1, 1, &d);
+  tu_fill_uniform(old, SN, -1, 1, &d);
+  tu_fill_uniform(tgt, SN, 0, 5, &d);
   norm_ema_update(&a.norm, tgt, SN);
   rng_t r;
   rng_seed(&r, 14);
@@ -444,86 +441,6 @@ static void test_save_load(void) {
 // ---------------------------------------------------------------------------------------------
 // mappo_lag through its class.
 
-enum { NA = 2, OBS = 5, ACT = 3, SHARE = 7, RT = 8, RE = 2 };
-
-static env_spec_t make_spec(void) {
-  env_spec_t s;
-  memset(&s, 0, sizeof s);
-  snprintf(s.name, sizeof s.name, "test_qcritic");
-  s.n_agents = NA;
-  for (int a = 0; a < NA; a++) {
-    s.obs_dim[a] = OBS;
-    s.act_dim[a] = ACT;
-  }
-  s.max_obs_dim = OBS;
-  s.max_act_dim = ACT;
-  s.share_obs_dim = SHARE;
-  s.act_low = -1.0f;
-  s.act_high = 1.0f;
-  s.episode_length = 50;
-  s.cost_limit = 1.0;
-  return s;
-}
-
-// The class's parameters: defaults, then the given "algo.key=value" overrides (NULL-ended).
-static void *ml_params(const algo_class_t *cls, const char *const *overrides) {
-  void *params = calloc(1, cls->params_size);
-  cfg_section_t sec = {"algo", cls->params, cls->n_params, params};
-  if (!params || cfg_set_defaults(&sec, 1) != 0) {
-    free(params);
-    return NULL;
-  }
-  for (int i = 0; overrides && overrides[i]; i++)
-    if (cfg_override(&sec, 1, overrides[i]) != 0) {
-      free(params);
-      return NULL;
-    }
-  return params;
-}
-
-// A rollout into buf (created here) acted by the class instance: random observations, rewards
-// in [-1, 1], costs in {0, 1}, one episode end at t = 3 of copy 0.
-static int fill_rollout(const algo_class_t *cls, void *algo, buf_t *buf, uint64_t seed) {
-  int rc = buf_create(buf, RT, RE, NA, OBS, SHARE, ACT);
-  if (rc) return rc;
-  rng_t d, ar;
-  rng_seed(&d, seed);
-  rng_seed(&ar, seed + 1);
-  for (int t = 0; t <= RT; t++) {
-    float *obs = buf->obs + (size_t)t * RE * NA * OBS;
-    float *share = buf->share_obs + (size_t)t * RE * SHARE;
-    fill_uniform(obs, RE * NA * OBS, -1.0, 1.0, &d);
-    fill_uniform(share, RE * SHARE, -1.0, 1.0, &d);
-    size_t lane = (size_t)t * RE * NA;
-    if (t < RT) {
-      cls->act(algo, obs, share, RE, &ar, buf->actions + lane * ACT, buf->logp + lane,
-               buf->values + lane, buf->cost_values + lane);
-      fill_uniform(buf->rewards + lane, RE * NA, -1.0, 1.0, &d);
-      for (int i = 0; i < RE * NA; i++) buf->costs[lane + i] = rng_uniform(&d) < 0.3 ? 1.0f : 0.0f;
-    } else {
-      cls->values(algo, obs, share, RE, buf->values + lane, buf->cost_values + lane);
-    }
-  }
-  buf->done[3 * RE + 0] = 1;
-  return 0;
-}
-
-static int class_bytes(const algo_class_t *cls, void *algo, ckpt_t *k) {
-  ckpt_init(k);
-  int rc = ckpt_begin(k, "ALGO");
-  if (!rc) rc = cls->save(algo, k);
-  if (!rc) rc = ckpt_end(k);
-  return rc;
-}
-
-static int class_load(const algo_class_t *cls, void *algo, ckpt_t *k) {
-  k->pos = 0;
-  int rc = ckpt_section(k, "ALGO", NULL);
-  if (!rc) rc = cls->load(algo, k);
-  if (!rc) rc = ckpt_section_done(k, "ALGO");
-  return rc;
-}
-
 // Checkpoint length of the v instance with the same overrides (cost_critic=v appended: the last
 // override wins).
 static size_t v_checkpoint_len(const algo_class_t *cls, const env_spec_t *spec,
@@ -536,11 +453,11 @@ static size_t v_checkpoint_len(const algo_class_t *cls, const env_spec_t *spec,
   }
   ov[n++] = "algo.cost_critic=v";
   ov[n] = NULL;
-  void *params = ml_params(cls, ov), *algo = NULL;
+  void *params = tu_params(cls, ov), *algo = NULL;
   size_t len = 0;
   if (params && cls->create(spec, params, run, &algo) == 0) {
     ckpt_t k;
-    if (class_bytes(cls, algo, &k) == 0) len = k.len;
+    if (tu_class_bytes(cls, algo, &k) == 0) len = k.len;
     ckpt_free(&k);
     cls->destroy(algo);
   }
@@ -550,14 +467,14 @@ static size_t v_checkpoint_len(const algo_class_t *cls, const env_spec_t *spec,
 
 // Bytes ac_qc_save writes for the test spec's Q critic under these parameters.
 static size_t q_checkpoint_len(const ac_params_t *p) {
-  const int ad[NA] = {ACT, ACT};
+  const int ad[TU_NA] = {TU_ACT, TU_ACT};
   rng_t init;
   rng_seed(&init, 1);
   ac_qcritic_t qc;
   ckpt_t k;
   ckpt_init(&k);
   size_t len = 0;
-  if (ac_qc_create(&qc, p, SHARE, NA, ad, 8, &init) == 0 && ckpt_begin(&k, "QCRT") == 0) {
+  if (ac_qc_create(&qc, p, TU_SHARE, TU_NA, ad, 8, &init) == 0 && ckpt_begin(&k, "QCRT") == 0) {
     size_t before = k.len;
     if (ac_qc_save(&qc, &k) == 0) len = k.len - before;
   }
@@ -592,6 +509,10 @@ static void test_param_table(void) {
                                         {"std", "sigmoid"},
                                         {"lambda_init", "0.78"},
                                         {"lambda_lr", "0.05"},
+                                        {"lambda_update", "gradient"},
+                                        {"pid_kp", "0.1"},
+                                        {"pid_ki", "0.01"},
+                                        {"pid_kd", "0.1"},
                                         {"sequential", "true"},
                                         {"constraint_scale", "one_minus_gamma"},
                                         {"cost_critic", "v"},
@@ -613,7 +534,7 @@ static void test_param_table(void) {
   const cfg_param_t *cc = &cls->params[n_want - 3];
   CHECK(cc->choices && !strcmp(cc->choices, "v|q|q_hinge"), "cost_critic choices %s",
         cc->choices ? cc->choices : "(none)");
-  void *params = ml_params(cls, NULL);
+  void *params = tu_params(cls, NULL);
   char text[64] = "";
   if (params) cfg_format_value(cc, params, text, sizeof text);
   CHECK(!strcmp(text, "v"), "resolved default cost_critic is '%s'", text);
@@ -628,13 +549,13 @@ static void test_param_table(void) {
 static void test_v_is_released(void) {
   const algo_class_t *cls = algo_find("mappo_lag");
   const char *const ov[] = {"algo.hidden=16", NULL};
-  void *params = cls ? ml_params(cls, ov) : NULL;
+  void *params = cls ? tu_params(cls, ov) : NULL;
   if (!params) {
     CHECK(0, "params: %s", err_message());
     return;
   }
-  env_spec_t spec = make_spec();
-  algo_run_info_t run = {21, RT, RE, 1000, 1.5};
+  env_spec_t spec = tu_spec("test_qcritic");
+  algo_run_info_t run = {21, TU_RT, TU_RE, 1000, 1.5};
   void *algo = NULL;
   ac_t ref;
   ac_params_t ap = *(const ac_params_t *)params;  // ml_params_t begins with ac_params_t
@@ -645,12 +566,12 @@ static void test_v_is_released(void) {
     return;
   }
   buf_t b1, b2;
-  if (fill_rollout(cls, algo, &b1, 31) != 0 || fill_rollout(cls, algo, &b2, 31) != 0) {
-    CHECK(0, "fill_rollout: %s", err_message());
+  if (tu_fill_rollout(cls, algo, &b1, 31) != 0 || tu_fill_rollout(cls, algo, &b2, 31) != 0) {
+    CHECK(0, "tu_fill_rollout: %s", err_message());
     return;
   }
   const float ep_cost[1] = {3}, ep_ret[1] = {1}, ep_len[1] = {4};
-  algo_rollout_info_t info = {0, RT * RE, 1, ep_ret, ep_cost, ep_len, NULL};
+  algo_rollout_info_t info = {0, TU_RT * TU_RE, 1, ep_ret, ep_cost, ep_len, NULL};
   rng_t u1, u2;
   rng_stream(&u1, 21, "update", 0);
   u2 = u1;
@@ -661,7 +582,7 @@ static void test_v_is_released(void) {
   for (int a = 0; a < ENV_MAX_AGENTS; a++) lambda[a] = 0.78f;
   double jc = 3.0;
   ac_lagrange_t lags[ENV_MAX_AGENTS];
-  for (int a = 0; a < NA; a++) {
+  for (int a = 0; a < TU_NA; a++) {
     lags[a].lambda = &lambda[a];
     lags[a].lr = 0.05;
     lags[a].constraint_term = (1 - 0.99) * (jc - run.cost_limit);
@@ -673,7 +594,7 @@ static void test_v_is_released(void) {
   ac_critics_update(&ref, &b2, &u2, &lv, &lc);
   ckpt_t k1, k2;
   ckpt_init(&k2);
-  int rc = class_bytes(cls, algo, &k1);
+  int rc = tu_class_bytes(cls, algo, &k1);
   if (!rc) rc = ckpt_begin(&k2, "ALGO");
   if (!rc) rc = ac_save(&ref, &k2);
   if (!rc) rc = ckpt_put(&k2, lambda, sizeof lambda);
@@ -710,12 +631,12 @@ static void test_q_modes(void) {
       {"algo.hidden=16", "algo.cost_critic=q_hinge", "algo.hinge_threshold=0.05", NULL},
       {"algo.hidden=16", "algo.cost_critic=q", "algo.share_params=true", NULL},
       {"algo.hidden=16", "algo.cost_critic=q_hinge", "algo.sequential=false", NULL}};
-  env_spec_t spec = make_spec();
-  algo_run_info_t run = {41, RT, RE, 1000, 1.5}, run2 = {42, RT, RE, 1000, 1.5};
+  env_spec_t spec = tu_spec("test_qcritic");
+  algo_run_info_t run = {41, TU_RT, TU_RE, 1000, 1.5}, run2 = {42, TU_RT, TU_RE, 1000, 1.5};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     size_t v_len = v_checkpoint_len(cls, &spec, &run, cases[c]);
     CHECK(v_len > 0, "case %zu: v instance: %s", c, err_message());
-    void *params = ml_params(cls, cases[c]);
+    void *params = tu_params(cls, cases[c]);
     void *a = NULL, *b = NULL;
     if (!params || cls->create(&spec, params, &run, &a) != 0 ||
         cls->create(&spec, params, &run2, &b) != 0) {
@@ -724,14 +645,14 @@ static void test_q_modes(void) {
       continue;
     }
     const float ep_cost[2] = {4, 0}, ep_ret[2] = {1, 2}, ep_len[2] = {4, 8};
-    algo_rollout_info_t info = {0, RT * RE, 2, ep_ret, ep_cost, ep_len, NULL};
+    algo_rollout_info_t info = {0, TU_RT * TU_RE, 2, ep_ret, ep_cost, ep_len, NULL};
     rng_t u;
     rng_stream(&u, 41, "update", 0);
     double stats[ALGO_MAX_STATS];
     int finite = 1;
     for (int it = 0; it < 3; it++) {
       buf_t buf;
-      if (fill_rollout(cls, a, &buf, 50 + it) != 0) break;
+      if (tu_fill_rollout(cls, a, &buf, 50 + it) != 0) break;
       info.update = it;
       CHECK(cls->update(a, &buf, &info, &u, stats) == 0, "case %zu update %d: %s", c, it,
             err_message());
@@ -740,26 +661,26 @@ static void test_q_modes(void) {
     }
     CHECK(finite, "case %zu (%s): non-finite statistics", c, cases[c][1]);
     ckpt_t k1, k2;
-    CHECK(class_bytes(cls, a, &k1) == 0, "save: %s", err_message());
+    CHECK(tu_class_bytes(cls, a, &k1) == 0, "save: %s", err_message());
     size_t q_len = q_checkpoint_len((const ac_params_t *)params);
     CHECK(q_len > 0 && k1.len == v_len + q_len,
           "case %zu: checkpoint %zu bytes, want v's %zu + the Q critic's %zu", c, k1.len, v_len,
           q_len);
-    CHECK(class_load(cls, b, &k1) == 0, "case %zu load: %s", c, err_message());
-    CHECK(class_bytes(cls, b, &k2) == 0 && k1.len == k2.len && !memcmp(k1.data, k2.data, k1.len),
+    CHECK(tu_class_load(cls, b, &k1) == 0, "case %zu load: %s", c, err_message());
+    CHECK(tu_class_bytes(cls, b, &k2) == 0 && k1.len == k2.len && !memcmp(k1.data, k2.data, k1.len),
           "case %zu: re-saved checkpoint differs", c);
     ckpt_free(&k1);
     ckpt_free(&k2);
     buf_t buf;
-    if (fill_rollout(cls, a, &buf, 60) == 0) {
+    if (tu_fill_rollout(cls, a, &buf, 60) == 0) {
       rng_t u1 = u, u2 = u;
       double s1[ALGO_MAX_STATS], s2[ALGO_MAX_STATS];
       buf_t buf2;
-      fill_rollout(cls, a, &buf2, 60);
+      tu_fill_rollout(cls, a, &buf2, 60);
       cls->update(a, &buf, &info, &u1, s1);
       cls->update(b, &buf2, &info, &u2, s2);
       CHECK(!memcmp(s1, s2, sizeof(double) * cls->n_stats), "case %zu: resumed stats differ", c);
-      CHECK(class_bytes(cls, a, &k1) == 0 && class_bytes(cls, b, &k2) == 0 && k1.len == k2.len &&
+      CHECK(tu_class_bytes(cls, a, &k1) == 0 && tu_class_bytes(cls, b, &k2) == 0 && k1.len == k2.len &&
                 !memcmp(k1.data, k2.data, k1.len),
             "case %zu: after one more update, source and loaded copy differ", c);
       ckpt_free(&k1);
@@ -772,7 +693,7 @@ static void test_q_modes(void) {
     free(params);
   }
   const char *const bad[] = {"algo.cost_critic=q_hinge", "algo.hinge_threshold=-0.5", NULL};
-  void *params = ml_params(cls, bad);
+  void *params = tu_params(cls, bad);
   void *a = NULL;
   int rc = params ? cls->create(&spec, params, &run, &a) : 0;
   CHECK(rc == ERR_INPUT && a == NULL, "hinge_threshold -0.5 accepted (rc %d)", rc);

@@ -289,7 +289,7 @@ static int mamj_fill_spec(mamj_shared_t *s, const mamj_params_t *p) {
   memset(sp, 0, sizeof *sp);
   snprintf(sp->name, sizeof sp->name, "%s", s->task->name);
   sp->n_agents = s->task->n_agents;
-  sp->share_obs_dim = s->state_dim;
+  sp->share_obs_dim = s->state_dim + s->state_time;
   sp->act_low = -1.0f;
   sp->act_high = 1.0f;
   sp->episode_length = MAMJ_EPISODE_LENGTH;
@@ -338,6 +338,7 @@ int mamj_shared_create(const mamj_task_t *task, const void *params, env_spec_t *
   s->obsk = strcmp(p->obs, "obsk") == 0;
   s->obs_k = p->obs_k;
   s->standardise = p->obs_standardise && !s->obsk;
+  s->state_time = p->state_time != 0;
   s->torso = s->obstacle_body = s->obstacle_geom = s->obstacle_act = s->tendon = -1;
   s->rootx[0] = s->rootx[1] = -1;
   s->cheetah_first_act[0] = s->cheetah_first_act[1] = -1;
@@ -464,6 +465,7 @@ void mamj_observe(mamj_env_t *e, float *obs, float *share_obs) {
   memcpy(v, e->state, sizeof(double) * D);
   if (s->standardise) mamj_standardise(v, D);
   for (int i = 0; i < D; i++) share_obs[i] = (float)v[i];
+  if (s->state_time) share_obs[D] = (float)e->steps / MAMJ_EPISODE_LENGTH;
 }
 
 void mamj_reset(void *env, rng_t *rng, float *obs, float *share_obs) {

@@ -12,7 +12,10 @@
 //           z-scored across the elements of each agent's vector as released (obs_standardise);
 //   obsk:   MAMuJoCo build_obs over the joints within obs_k hops of the agent's own (categories
 //           per robot), plus the robot's safety features; never standardised (as MAMuJoCo).
-//   share_obs is the state vector (no id), standardised like global obs when they are.
+//   share_obs is the state vector (no id), standardised like global obs when they are; with
+//   state_time it ends with the elapsed fraction of the episode, t / 1000 (not standardised):
+//   the critics of a time-limited task see how much of it is left (Pardo et al. 2018, "Time
+//   limits in reinforcement learning"); the agents' observations never hold it.
 #ifndef SAFEMARL_MAMJ_H
 #define SAFEMARL_MAMJ_H
 #include <mujoco/mujoco.h>
@@ -31,6 +34,7 @@ typedef struct {
   char obs[CFG_STR_MAX];        // global | obsk
   int obs_k;                    // obsk: joint-graph hops observed
   int obs_standardise;          // global: z-score each agent's vector as released
+  int state_time;               // share_obs ends with t / episode length
   double cost_limit;            // default limit on the episodic team cost
 } mamj_params_t;
 
@@ -91,7 +95,7 @@ struct mamj_shared {
   env_spec_t spec;
   part_graph_t graph;  // nodes = agent-driven actuators 0..n_nodes-1
   part_t part;
-  int obsk, obs_k, standardise;
+  int obsk, obs_k, standardise, state_time;
   int state_dim;
   double dt;  // env step: timestep x frame_skip
   // obsk recipes: agent a's items are items[item_start[a] .. item_start[a+1])
@@ -175,6 +179,9 @@ double mamj_obstacle_dist(const mamj_env_t *e, int cheetah);  // obstacle x - th
   {"obs_standardise", CFG_BOOL, offsetof(mamj_params_t, obs_standardise), "true",              \
    "global: z-score each agent's observation vector across its elements (as released)",        \
    NULL, 0, -1},                                                                               \
+  {"state_time", CFG_BOOL, offsetof(mamj_params_t, state_time), "false",                      \
+   "append the elapsed episode fraction t/1000 to the state (share_obs: critics only)", NULL,   \
+   0, -1},                                                                                     \
   {"cost_limit", CFG_FLOAT, offsetof(mamj_params_t, cost_limit), cost_limit_default,           \
    "default limit on the episodic team cost", NULL, 0.0, 1000.0}
 

@@ -1,0 +1,152 @@
+// test_mappo_lag: mappo_lag's multiplier rules through its class (algorithms/mappo_lag.c; the
+// cost critics and the released pipeline are pinned in test_qcritic.c).
+// - lambda_update pid: over a sequence of updates with chosen episodic costs (above, below and
+//   far below the limit, and an update in which no episode ended) every agent's multiplier is
+//   the hand-computed PID value max(0, kp e + I + kd max(0, J - J_prev)), I = max(0, I + ki e),
+//   I starting at lambda_init; the lambda statistic reports it; an update without episodes
+//   keeps it; the controller state is in the checkpoint (save -> load into a fresh instance ->
+//   one more update on both gives identical bytes) and makes it longer than the gradient
+//   rule's by exactly that state.
+// - lambda_update gradient with lambda_lr 0 keeps lambda_init (the released fixed penalty).
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algorithms/actor_critic.h"
+#include "core/err.h"
+#include "tests/check.h"
+#include "tests/test_ac_util.h"
+
+static void *create(const char *const *ov, double cost_limit, void **params_out) {
+  const algo_class_t *cls = algo_find("mappo_lag");
+  void *params = cls ? tu_params(cls, ov) : NULL;
+  *params_out = params;
+  if (!params) return NULL;
+  env_spec_t spec = tu_spec("test_mappo_lag");
+  algo_run_info_t run = {7, TU_RT, TU_RE, 1000, cost_limit};
+  void *algo = NULL;
+  if (cls->create(&spec, params, &run, &algo) != 0) return NULL;
+  return algo;
+}
+
+// One update on a fresh rollout whose finished episodes have the given costs (n may be 0).
+static int update_with(void *algo, const float *costs, int n, uint64_t seed, double *stats) {
+  const algo_class_t *cls = algo_find("mappo_lag");
+  buf_t buf;
+  int rc = tu_fill_rollout(cls, algo, &buf, seed);
+  if (rc) return rc;
+  float ret[4] = {0}, len[4] = {4, 4, 4, 4};
+  algo_rollout_info_t info = {0, TU_RT * TU_RE, n, ret, costs, len, NULL};
+  rng_t u;
+  rng_stream(&u, seed, "update", 0);
+  rc = cls->update(algo, &buf, &info, &u, stats);
+  buf_destroy(&buf);
+  return rc;
+}
+
+static void test_pid(void) {
+  const double kp = 0.5, ki = 0.25, kd = 0.75, init = 1.0, d = 2.0;
+  const char *const ov[] = {"algo.hidden=16",        "algo.lambda_update=pid", "algo.pid_kp=0.5",
+                            "algo.pid_ki=0.25",      "algo.pid_kd=0.75",       "algo.lambda_init=1",
+                            NULL};
+  void *params;
+  void *algo = create(ov, d, &params);
+  if (!algo) {
+    CHECK(0, "create: %s", err_message());
+    free(params);
+    return;
+  }
+  // Episode costs per update (-1: no episode ended in that rollout).
+  const float seq[][2] = {{5, 3}, {6, 6}, {-1, 0}, {1, 1}, {0, 0}, {0, 0},
+                          {0, 0}, {0, 0}, {0, 0}, {0, 0}, {9, 7}};
+  const int n_seq = (int)(sizeof seq / sizeof seq[0]);
+  double I = init, jprev = 0, lambda = init;
+  int have_prev = 0;
+  double stats[ALGO_MAX_STATS];
+  for (int k = 0; k < n_seq; k++) {
+    int n = seq[k][0] < 0 ? 0 : 2;
+    if (n) {
+      double j = 0.5 * ((double)seq[k][0] + seq[k][1]), e = j - d;
+      I = fmax(0.0, I + ki * e);
+      lambda = fmax(0.0, kp * e + I + kd * (have_prev ? fmax(0.0, j - jprev) : 0.0));
+      jprev = j;
+      have_prev = 1;
+    }
+    int rc = update_with(algo, seq[k], n, 100 + (uint64_t)k, stats);
+    CHECK(rc == 0, "update %d: %s", k, err_message());
+    CHECK_NEAR(stats[0], lambda, 1e-6 * (1 + lambda), "pid lambda (mean over agents)");
+    CHECK_NEAR(stats[1], lambda, 1e-6 * (1 + lambda), "pid lambda (max over agents)");
+  }
+  // The sequence clamps I at 0 (six zero-cost updates) and then rises sharply.
+  CHECK(lambda > 5.0, "the hand sequence should end with a large multiplier, got %g", lambda);
+
+  // Exact resume: the controller state travels in the checkpoint.
+  const algo_class_t *cls = algo_find("mappo_lag");
+  void *params2;
+  void *other = create(ov, d, &params2);
+  ckpt_t k1, k2, k3;
+  int rc = other ? tu_class_bytes(cls, algo, &k1) : -1;
+  if (!rc) rc = tu_class_load(cls, other, &k1);
+  const float next[2] = {1, 2};
+  double s1[ALGO_MAX_STATS], s2[ALGO_MAX_STATS];
+  if (!rc) rc = update_with(algo, next, 2, 999, s1);
+  if (!rc) rc = update_with(other, next, 2, 999, s2);
+  if (!rc) rc = tu_class_bytes(cls, algo, &k2);
+  if (!rc) rc = tu_class_bytes(cls, other, &k3);
+  CHECK(rc == 0, "resume: %s", err_message());
+  if (!rc) {
+    CHECK(k2.len == k3.len && !memcmp(k2.data, k3.data, k2.len),
+          "pid: an update after save/load differs from the uninterrupted one");
+    CHECK(s1[0] == s2[0], "pid: resumed lambda %g vs %g", s2[0], s1[0]);
+    ckpt_free(&k2);
+    ckpt_free(&k3);
+  }
+  if (other) {
+    // The gradient rule's checkpoint of the same network is shorter by the controller state.
+    const char *const ovg[] = {"algo.hidden=16", NULL};
+    void *pg;
+    void *grad = create(ovg, d, &pg);
+    ckpt_t kg;
+    if (grad && tu_class_bytes(cls, grad, &kg) == 0) {
+      CHECK(k1.len == kg.len + 2 * sizeof(double) + sizeof(int),
+            "pid checkpoint %zu bytes, gradient %zu: want the difference 20", k1.len, kg.len);
+      ckpt_free(&kg);
+    } else {
+      CHECK(0, "gradient instance: %s", err_message());
+    }
+    if (grad) cls->destroy(grad);
+    free(pg);
+    ckpt_free(&k1);
+    cls->destroy(other);
+  }
+  free(params2);
+  cls->destroy(algo);
+  free(params);
+}
+
+static void test_fixed_penalty(void) {
+  const char *const ov[] = {"algo.hidden=16", "algo.lambda_lr=0", "algo.lambda_init=0.78", NULL};
+  void *params;
+  void *algo = create(ov, 2.0, &params);
+  if (!algo) {
+    CHECK(0, "create: %s", err_message());
+    free(params);
+    return;
+  }
+  const float costs[2] = {50, 40};
+  double stats[ALGO_MAX_STATS];
+  for (int k = 0; k < 3; k++) {
+    CHECK(update_with(algo, costs, 2, 200 + (uint64_t)k, stats) == 0, "update: %s",
+          err_message());
+    CHECK(stats[0] == (double)0.78f, "lambda_lr 0: lambda moved to %.9g", stats[0]);
+  }
+  algo_find("mappo_lag")->destroy(algo);
+  free(params);
+}
+
+int main(void) {
+  test_pid();
+  test_fixed_penalty();
+  return check_report("test_mappo_lag");
+}
