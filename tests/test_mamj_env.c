@@ -183,6 +183,43 @@ static void test_time_limit(void) {
   }
 }
 
+// state_time: the state gains one last element, t / 1000 after t steps (0 after reset), and
+// everything else (observations, the rest of the state, reward, cost) is as without it.
+static void test_state_time(void) {
+  static const char *const tasks[] = {"halfcheetah_2x3", "ant_4x2"};
+  for (int i = 0; i < 2; i++) {
+    mt_env_t a, b;
+    if (mt_open(&a, tasks[i], NULL, 5)) continue;
+    if (mt_open(&b, tasks[i], "state_time=true", 5)) {
+      mt_close(&a);
+      continue;
+    }
+    int D = a.spec.share_obs_dim, O = a.spec.n_agents * a.spec.max_obs_dim;
+    CHECK(b.spec.share_obs_dim == D + 1, "%s: state_time state dim %d, want %d", tasks[i],
+          b.spec.share_obs_dim, D + 1);
+    CHECK(b.share[D] == 0.0f, "%s: state_time after reset %g, want 0", tasks[i], b.share[D]);
+    rng_t ra, rb;
+    rng_seed(&ra, 8);
+    rng_seed(&rb, 8);
+    for (int k = 1; k <= 60; k++) {
+      mt_random_actions(&a, &ra);
+      mt_random_actions(&b, &rb);
+      mt_step(&a);
+      mt_step(&b);
+      if (k % 20) continue;
+      CHECK(b.share[D] == (float)k / 1000.0f, "%s step %d: time feature %g, want %g", tasks[i],
+            k, b.share[D], k / 1000.0);
+      CHECK(!memcmp(a.obs, b.obs, sizeof(float) * O) && !memcmp(a.share, b.share, sizeof(float) * D),
+            "%s step %d: state_time changed the observations or the rest of the state",
+            tasks[i], k);
+      CHECK(a.out.reward == b.out.reward && a.out.team_cost == b.out.team_cost,
+            "%s step %d: state_time changed reward or cost", tasks[i], k);
+    }
+    mt_close(&a);
+    mt_close(&b);
+  }
+}
+
 // Run n steps of random actions from r; record obs, share, reward, cost.
 static void run_record(mt_env_t *t, rng_t *r, int n, float *rec, int *len) {
   int k = 0, O = t->spec.n_agents * t->spec.max_obs_dim;
@@ -549,6 +586,7 @@ static void test_threads(void) {
 }
 
 int main(void) {
+  test_state_time();
   test_corridor();
   test_falls();
   test_obstacle_cost();
