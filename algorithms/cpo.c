@@ -10,6 +10,10 @@
 // episodes. Because the cost surrogate is per step, c is divided by the mean episode length
 // (`cost_scale: ep_len`, SSA's choice); `none` (OmniSafe) and `one_minus_gamma` (MACPO) are
 // options.
+// Options for optima that mix two behaviours (sa_common.h; off by default): `explore_bonus` /
+// `explore_cost_bonus`, count-based optimism on the reward and cost signals (the cost one is
+// what reaches the infeasible-case recovery step, which ignores the reward), and
+// `entropy_decay`, the entropy bonus annealed linearly to 0.
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -24,6 +28,8 @@ typedef struct {
   double delta, damping, critic_lr, gamma, lam, ls_decay, critic_l2, entropy_coef;
   int cg_iters, ls_steps, critic_iters, hidden, proper_time_limits;
   char cost_scale[CFG_STR_MAX];
+  double explore_bonus, explore_cost_bonus;
+  int entropy_decay;
 } cpo_params_t;
 
 #define P(k, t, f, d, h, lo, hi) {k, t, offsetof(cpo_params_t, f), d, h, NULL, lo, hi}
@@ -47,6 +53,12 @@ static const cfg_param_t cpo_param_table[] = {
      "units of c = J_c - d: divided by the mean episode length (SSA), none (OmniSafe), or times "
      "1-gamma (MACPO)",
      "ep_len|none|one_minus_gamma", 1, 0},
+    P("explore_bonus", CFG_FLOAT, explore_bonus, "0",
+      "count-based reward optimism beta_r / sqrt(n(s,a)) (discrete observations)", 0, 1e6),
+    P("explore_cost_bonus", CFG_FLOAT, explore_cost_bonus, "0",
+      "count-based cost optimism: the cost signal minus beta_c / sqrt(n(s,a))", 0, 1e6),
+    P("entropy_decay", CFG_BOOL, entropy_decay, "false",
+      "decay the entropy bonus linearly to 0 over the run", 1, 0),
 };
 #undef P
 
@@ -65,6 +77,8 @@ typedef struct {
   double loss_old, surr_c_old, c;
   int qp_case;
   double kl_last;
+  double ent_coef;      // this update's entropy coefficient
+  sa_counts_t *counts;  // when a count bonus is on
 } cpo_t;
 
 static void cpo_destroy(void *ptr) {
@@ -74,6 +88,7 @@ static void cpo_destroy(void *ptr) {
   float *bufs[] = {g->theta_old, g->g, g->b, g->u, g->w, g->x, g->cg_work, g->fvp_tmp,
                    g->old_dist, g->old_log_std, g->adv_r, g->adv_c, g->old_logp, g->dlogp};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+  free(g->counts);
   free(g);
 }
 
@@ -104,6 +119,12 @@ static int cpo_create(const env_spec_t *spec, const void *params, const algo_run
   }
   g->last_jc = run->cost_limit;
   g->last_len = 1;
+  if (g->p.explore_bonus > 0 || g->p.explore_cost_bonus > 0) {
+    if (!(g->counts = err_calloc(1, sizeof *g->counts))) {
+      cpo_destroy(g);
+      return ERR_FAIL;
+    }
+  }
   *out = g;
   return 0;
 }
@@ -135,9 +156,9 @@ static void cpo_surrogates(cpo_t *g, buf_t *buf, int N, double *loss, double *su
     c += r * g->adv_c[i];
     k += s->row_b[i];
   }
-  if (g->p.entropy_coef > 0) {
+  if (g->ent_coef > 0) {
     pol_entropy(&s->pol, s->row_c);
-    l -= g->p.entropy_coef * sa_mean_or(s->row_c, N, 0) * N;
+    l -= g->ent_coef * sa_mean_or(s->row_c, N, 0) * N;
   }
   *loss = l / N;
   *surr_c = c / N;
@@ -168,6 +189,14 @@ static int cpo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rn
   cpo_t *g = ptr;
   sa_t *s = &g->sa;
   int N = buf->T * buf->E, n = g->n;
+  if (g->counts) {
+    int rc = sa_count_bonus(g->counts, "cpo", buf->obs, s->obs_dim, buf->actions, s->act_dim,
+                            info->valid, N, g->p.explore_bonus, g->p.explore_cost_bonus,
+                            buf->rewards, buf->costs);
+    if (rc) return rc;
+  }
+  g->ent_coef = sa_entropy_coef(g->p.entropy_coef, g->p.entropy_decay, info->env_steps,
+                                g->run.total_steps);
   buf_compute_advantages(buf, (float)g->p.gamma, (float)g->p.lam, (float)g->p.gamma,
                          (float)g->p.lam, g->p.proper_time_limits);
   memcpy(g->adv_r, buf->adv, sizeof(float) * N);
@@ -192,10 +221,10 @@ static int cpo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rn
   pol_logp(&s->pol, buf->actions, g->old_logp);
   for (int i = 0; i < N; i++) {
     g->dlogp[i] = -g->adv_r[i] / N;
-    s->row_c[i] = -(float)g->p.entropy_coef / N;
+    s->row_c[i] = -(float)g->ent_coef / N;
   }
   memset(g->g, 0, sizeof(float) * n);
-  pol_backward(&s->pol, s->theta, buf->actions, g->dlogp, g->p.entropy_coef > 0 ? s->row_c : NULL,
+  pol_backward(&s->pol, s->theta, buf->actions, g->dlogp, g->ent_coef > 0 ? s->row_c : NULL,
                NULL, NULL, NULL, g->g);
   for (int i = 0; i < N; i++) g->dlogp[i] = g->adv_c[i] / N;
   memset(g->b, 0, sizeof(float) * n);
@@ -248,6 +277,7 @@ static int cpo_save(void *ptr, ckpt_t *k) {
   int rc = sa_save(&g->sa, k);
   if (!rc) rc = ckpt_put_f64(k, g->last_jc);
   if (!rc) rc = ckpt_put_f64(k, g->last_len);
+  if (!rc && g->counts) rc = sa_counts_save(g->counts, k);  // only when on: default layout kept
   return rc;
 }
 
@@ -256,6 +286,7 @@ static int cpo_load(void *ptr, ckpt_t *k) {
   int rc = sa_load(&g->sa, k);
   if (!rc) rc = ckpt_get_f64(k, &g->last_jc);
   if (!rc) rc = ckpt_get_f64(k, &g->last_len);
+  if (!rc && g->counts) rc = sa_counts_load(g->counts, k);
   return rc;
 }
 

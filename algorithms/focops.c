@@ -15,6 +15,10 @@
 // * nu: plain projected gradient steps as FOCOPS-repo (SafePO/OmniSafe: Adam on nu, lr 0.035).
 // * Networks: sa_common's two tanh layers of 64, log-std starting at -0.5 (FOCOPS-repo), mean
 //   head gain 0.01 (FOCOPS-repo scales it by 0.1); no observation normaliser.
+// Options for optima that mix two behaviours (sa_common.h; off by default): `nu_kp`, a
+// proportional term on top of the projected (integral) nu step, as the PID Lagrangian of Stooke
+// et al. 2020: the loss uses nu_I + nu_kp (J_c - d), clipped to [0, nu_max]; `explore_bonus` /
+// `explore_cost_bonus`, count-based optimism on the reward and cost signals.
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -29,6 +33,7 @@ typedef struct {
   double max_grad_norm;
   int epochs, minibatch, cost_window, hidden, lr_decay, proper_time_limits;
   char advantage[CFG_STR_MAX];
+  double nu_kp, explore_bonus, explore_cost_bonus;
 } fo_params_t;
 
 #define P(k, t, f, d, h, lo, hi) {k, t, offsetof(fo_params_t, f), d, h, NULL, lo, hi}
@@ -59,6 +64,13 @@ static const cfg_param_t fo_param_table[] = {
      "focops: A_R - nu A_C, both standardised (FOCOPS-repo); safepo: (A_R - nu A_C) / (1 + nu), "
      "A_C only centred (SafePO/OmniSafe)",
      "focops|safepo", 1, 0},
+    P("nu_kp", CFG_FLOAT, nu_kp, "0",
+      "proportional gain: the loss uses clip(nu + nu_kp (J_c - d), 0, nu_max) (PID Lagrangian)", 0,
+      1e9),
+    P("explore_bonus", CFG_FLOAT, explore_bonus, "0",
+      "count-based reward optimism beta_r / sqrt(n(s,a)) (discrete observations)", 0, 1e6),
+    P("explore_cost_bonus", CFG_FLOAT, explore_cost_bonus, "0",
+      "count-based cost optimism: the cost signal minus beta_c / sqrt(n(s,a))", 0, 1e6),
 };
 #undef P
 
@@ -73,6 +85,7 @@ typedef struct {
   adam_t pol_opt;
   double nu;
   sa_window_t window;
+  sa_counts_t *counts;  // when a count bonus is on
   float *old_dist, *old_log_std, *mb_old_dist, *old_logp, *adv;  // [N] rows ([N][K] dists)
 } fo_t;
 
@@ -86,6 +99,7 @@ static void fo_destroy(void *ptr) {
   free(g->mb_old_dist);
   free(g->old_logp);
   free(g->adv);
+  free(g->counts);
   free(g);
 }
 
@@ -115,6 +129,12 @@ static int fo_create(const env_spec_t *spec, const void *params, const algo_run_
   }
   g->nu = g->p.nu_init;
   sa_window_init(&g->window, g->p.cost_window);
+  if (g->p.explore_bonus > 0 || g->p.explore_cost_bonus > 0) {
+    if (!(g->counts = err_calloc(1, sizeof *g->counts))) {
+      fo_destroy(g);
+      return ERR_FAIL;
+    }
+  }
   *out = g;
   return 0;
 }
@@ -132,6 +152,12 @@ static int fo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   fo_t *g = ptr;
   sa_t *s = &g->sa;
   int N = buf->T * buf->E, K = s->pol_act_dim;
+  if (g->counts) {
+    int rc = sa_count_bonus(g->counts, "focops", buf->obs, s->obs_dim, buf->actions, s->act_dim,
+                            info->valid, N, g->p.explore_bonus, g->p.explore_cost_bonus,
+                            buf->rewards, buf->costs);
+    if (rc) return rc;
+  }
   buf_compute_advantages(buf, (float)g->p.gamma, (float)g->p.lam, (float)g->p.gamma,
                          (float)g->p.lam, g->p.proper_time_limits);
 
@@ -139,6 +165,8 @@ static int fo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   sa_window_push(&g->window, info->ep_costs, info->n_episodes);
   double jc = sa_window_mean(&g->window, g->run.cost_limit);
   g->nu = fl_nu_update(g->nu, g->p.nu_lr, jc, g->run.cost_limit, g->p.nu_max);
+  double nu = g->nu;  // the multiplier the loss uses
+  if (g->p.nu_kp > 0) nu = fmin(fmax(g->nu + g->p.nu_kp * (jc - g->run.cost_limit), 0), g->p.nu_max);
 
   // w = A_R - nu A_C, both standardised (FOCOPS-repo), or (A_R - nu A_C) / (1 + nu) with A_C
   // only centred (SafePO/OmniSafe).
@@ -147,8 +175,8 @@ static int fo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   buf_standardize(s->row_a, N, 1, 1e-6f);
   int safepo = strcmp(g->p.advantage, "safepo") == 0;
   buf_standardize(s->row_b, N, !safepo, 1e-6f);
-  float scale = safepo ? 1.0f / (1.0f + (float)g->nu) : 1.0f;
-  for (int i = 0; i < N; i++) g->adv[i] = (s->row_a[i] - (float)g->nu * s->row_b[i]) * scale;
+  float scale = safepo ? 1.0f / (1.0f + (float)nu) : 1.0f;
+  for (int i = 0; i < N; i++) g->adv[i] = (s->row_a[i] - (float)nu * s->row_b[i]) * scale;
 
   // pi_k over the whole batch: the KL reference of the loss and of the early stop.
   pol_forward(&s->pol, s->theta, buf->obs, N);
@@ -200,7 +228,7 @@ static int fo_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
     }
   }
   pol_entropy(&s->pol, s->row_c);  // the forward of fo_batch_kl is current
-  stats[0] = g->nu;
+  stats[0] = nu;
   stats[1] = jc;
   stats[2] = kl;
   stats[3] = sa_mean_or(s->row_c, N, 0);
@@ -220,6 +248,7 @@ static int fo_save(void *ptr, ckpt_t *k) {
   if (!rc) rc = adam_save(&g->pol_opt, k);
   if (!rc) rc = ckpt_put_f64(k, g->nu);
   if (!rc) rc = ckpt_put(k, &g->window, sizeof g->window);
+  if (!rc && g->counts) rc = sa_counts_save(g->counts, k);  // only when on: default layout kept
   return rc;
 }
 
@@ -229,6 +258,7 @@ static int fo_load(void *ptr, ckpt_t *k) {
   if (!rc) rc = adam_load(&g->pol_opt, k);
   if (!rc) rc = ckpt_get_f64(k, &g->nu);
   if (!rc) rc = ckpt_get(k, &g->window, sizeof g->window);
+  if (!rc && g->counts) rc = sa_counts_load(g->counts, k);
   return rc;
 }
 

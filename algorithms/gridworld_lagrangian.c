@@ -9,6 +9,9 @@
 //   cost-to-go over all visited states is `constraint: cost_to_go`.
 // - Orthogonal initialisation (gain sqrt 2, output 0.01 for the policy, 1 for the value) instead
 //   of PyTorch's default uniform init.
+// Options for optima that mix two behaviours (sa_common.h; all off by default): `lambda_update:
+// pid` (PID multiplier, Stooke et al. 2020, instead of Adam) and `explore_bonus` /
+// `explore_cost_bonus` (count-based optimism on the reward and cost signals).
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,6 +24,8 @@ typedef struct {
   double lr, value_lr, lagrange_lr, lambda_init, gamma, entropy_coef;
   int hidden, entropy_decay;
   char constraint[CFG_STR_MAX];
+  char lambda_update[CFG_STR_MAX];
+  double lambda_ki, lambda_kp, lambda_kd, lambda_max, explore_bonus, explore_cost_bonus;
 } gl_params_t;
 
 #define P(k, t, f, d, h) {k, t, offsetof(gl_params_t, f), d, h, NULL, 1, 0}
@@ -39,6 +44,22 @@ static const cfg_param_t gl_param_table[] = {
      "what lambda compares with the limit: undiscounted episodic cost, or the seed's mean "
      "discounted cost-to-go",
      "episodic|cost_to_go", 1, 0},
+    {"lambda_update", CFG_STRING, offsetof(gl_params_t, lambda_update), "adam",
+     "multiplier update: Adam on -lambda (J_c - d) (the seed), or a PID multiplier (Stooke et al. "
+     "2020) with lambda_ki / lambda_kp / lambda_kd",
+     "adam|pid", 1, 0},
+    {"lambda_ki", CFG_FLOAT, offsetof(gl_params_t, lambda_ki), "1",
+     "pid: integral gain (dual ascent step per unit of J_c - d)", NULL, 0, 1e9},
+    {"lambda_kp", CFG_FLOAT, offsetof(gl_params_t, lambda_kp), "0", "pid: proportional gain",
+     NULL, 0, 1e9},
+    {"lambda_kd", CFG_FLOAT, offsetof(gl_params_t, lambda_kd), "0",
+     "pid: derivative gain (on rises of J_c)", NULL, 0, 1e9},
+    {"lambda_max", CFG_FLOAT, offsetof(gl_params_t, lambda_max), "1e6",
+     "pid: upper bound of lambda", NULL, 0, 1e9},
+    {"explore_bonus", CFG_FLOAT, offsetof(gl_params_t, explore_bonus), "0",
+     "count-based reward optimism beta_r / sqrt(n(s,a)) (discrete observations)", NULL, 0, 1e6},
+    {"explore_cost_bonus", CFG_FLOAT, offsetof(gl_params_t, explore_cost_bonus), "0",
+     "count-based cost optimism: the cost signal minus beta_c / sqrt(n(s,a))", NULL, 0, 1e6},
 };
 #undef P
 
@@ -52,6 +73,9 @@ typedef struct {
   adam_t pol_opt, lam_opt;
   float lambda;
   int *rows;  // [N] indices of valid rows
+  int pid;    // lambda_update == pid
+  sa_pid_t pid_state;
+  sa_counts_t *counts;  // when a count bonus is on
 } gl_t;
 
 static void gl_destroy(void *ptr) {
@@ -61,6 +85,7 @@ static void gl_destroy(void *ptr) {
   adam_destroy(&g->pol_opt);
   adam_destroy(&g->lam_opt);
   free(g->rows);
+  free(g->counts);
   free(g);
 }
 
@@ -85,6 +110,14 @@ static int gl_create(const env_spec_t *spec, const void *params, const algo_run_
     return rc;
   }
   g->lambda = (float)g->p.lambda_init;
+  g->pid = strcmp(g->p.lambda_update, "pid") == 0;
+  sa_pid_init(&g->pid_state, g->p.lambda_init);
+  if (g->p.explore_bonus > 0 || g->p.explore_cost_bonus > 0) {
+    if (!(g->counts = err_calloc(1, sizeof *g->counts))) {
+      gl_destroy(g);
+      return ERR_FAIL;
+    }
+  }
   *out = g;
   return 0;
 }
@@ -96,6 +129,12 @@ static int gl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   int T = buf->T, E = buf->E;
   float gamma = (float)g->p.gamma;
   float *G = s->row_a, *C = s->row_b;
+  if (g->counts) {
+    int rc = sa_count_bonus(g->counts, "gridworld_lagrangian", buf->obs, s->obs_dim, buf->actions,
+                            s->act_dim, info->valid, T * E, g->p.explore_bonus,
+                            g->p.explore_cost_bonus, buf->rewards, buf->costs);
+    if (rc) return rc;
+  }
 
   // Discounted reward-to-go and cost-to-go within each episode (rollouts hold whole episodes).
   for (int e = 0; e < E; e++) {
@@ -159,9 +198,14 @@ static int gl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
     jc = info->n_episodes ? jc / info->n_episodes : g->run.cost_limit;
   }
   double violation = jc - g->run.cost_limit;
-  float lam_grad = (float)(-violation);
-  adam_step(&g->lam_opt, &g->lambda, &lam_grad);
-  if (g->lambda < 0) g->lambda = 0;
+  if (g->pid) {
+    sa_pid_params_t pp = {g->p.lambda_ki, g->p.lambda_kp, g->p.lambda_kd, g->p.lambda_max};
+    g->lambda = (float)sa_pid_update(&g->pid_state, &pp, jc, g->run.cost_limit);
+  } else {
+    float lam_grad = (float)(-violation);
+    adam_step(&g->lam_opt, &g->lambda, &lam_grad);
+    if (g->lambda < 0) g->lambda = 0;
+  }
 
   stats[0] = g->lambda;
   stats[1] = violation;
@@ -178,6 +222,9 @@ static int gl_save(void *ptr, ckpt_t *k) {
   if (!rc) rc = adam_save(&g->pol_opt, k);
   if (!rc) rc = adam_save(&g->lam_opt, k);
   if (!rc) rc = ckpt_put(k, &g->lambda, sizeof g->lambda);
+  // Only when the options are on, so the default checkpoint layout is unchanged.
+  if (!rc && g->pid) rc = sa_pid_save(&g->pid_state, k);
+  if (!rc && g->counts) rc = sa_counts_save(g->counts, k);
   return rc;
 }
 
@@ -187,6 +234,8 @@ static int gl_load(void *ptr, ckpt_t *k) {
   if (!rc) rc = adam_load(&g->pol_opt, k);
   if (!rc) rc = adam_load(&g->lam_opt, k);
   if (!rc) rc = ckpt_get(k, &g->lambda, sizeof g->lambda);
+  if (!rc && g->pid) rc = sa_pid_load(&g->pid_state, k);
+  if (!rc && g->counts) rc = sa_counts_load(g->counts, k);
   return rc;
 }
 

@@ -7,6 +7,10 @@
 // Differences from SafePO, each deliberate: actor and critic gradients are clipped separately
 // (SafePO clips the summed loss's joint gradient); `constraint: cost_to_go` compares the mean
 // discounted cost return of the batch instead (the seed's quantity), as an option.
+// Options for optima that mix two behaviours (sa_common.h; all off by default): `lambda_update:
+// pid` replaces the Adam step by a PID multiplier (plain integral + proportional damping,
+// Stooke et al. 2020); `explore_bonus` / `explore_cost_bonus` add count-based optimism to the
+// reward and cost signals; `entropy_decay` anneals the entropy bonus to 0.
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -20,6 +24,9 @@ typedef struct {
   double max_grad_norm, entropy_coef;
   int epochs, minibatch, cost_window, hidden, lr_decay, proper_time_limits;
   char constraint[CFG_STR_MAX];
+  char lambda_update[CFG_STR_MAX];
+  double lambda_ki, lambda_kp, lambda_kd, lambda_max, explore_bonus, explore_cost_bonus;
+  int entropy_decay;
 } pl_params_t;
 
 #define P(k, t, f, d, h, lo, hi) {k, t, offsetof(pl_params_t, f), d, h, NULL, lo, hi}
@@ -46,6 +53,21 @@ static const cfg_param_t pl_param_table[] = {
     {"constraint", CFG_STRING, offsetof(pl_params_t, constraint), "episodic",
      "J_c: undiscounted episodic cost, or the mean discounted cost-to-go of the batch",
      "episodic|cost_to_go", 1, 0},
+    {"lambda_update", CFG_STRING, offsetof(pl_params_t, lambda_update), "adam",
+     "multiplier update: Adam on -lambda (J_c - d) (SafePO), or a PID multiplier (Stooke et al. "
+     "2020) with lambda_ki / lambda_kp / lambda_kd",
+     "adam|pid", 1, 0},
+    P("lambda_ki", CFG_FLOAT, lambda_ki, "1", "pid: integral gain (dual ascent step per unit of "
+      "J_c - d)", 0, 1e9),
+    P("lambda_kp", CFG_FLOAT, lambda_kp, "0", "pid: proportional gain", 0, 1e9),
+    P("lambda_kd", CFG_FLOAT, lambda_kd, "0", "pid: derivative gain (on rises of J_c)", 0, 1e9),
+    P("lambda_max", CFG_FLOAT, lambda_max, "1e6", "pid: upper bound of lambda", 0, 1e9),
+    P("explore_bonus", CFG_FLOAT, explore_bonus, "0",
+      "count-based reward optimism beta_r / sqrt(n(s,a)) (discrete observations)", 0, 1e6),
+    P("explore_cost_bonus", CFG_FLOAT, explore_cost_bonus, "0",
+      "count-based cost optimism: the cost signal minus beta_c / sqrt(n(s,a))", 0, 1e6),
+    P("entropy_decay", CFG_BOOL, entropy_decay, "false",
+      "decay the entropy bonus linearly to 0 over the run", 1, 0),
 };
 #undef P
 
@@ -59,6 +81,9 @@ typedef struct {
   adam_t pol_opt, lam_opt;
   float lambda;
   sa_window_t window;
+  int pid;            // lambda_update == pid
+  sa_pid_t pid_state;
+  sa_counts_t *counts;  // when a count bonus is on
   float *old_dist, *old_log_std, *old_logp, *adv;  // [N] rows
 } pl_t;
 
@@ -72,6 +97,7 @@ static void pl_destroy(void *ptr) {
   free(g->old_log_std);
   free(g->old_logp);
   free(g->adv);
+  free(g->counts);
   free(g);
 }
 
@@ -99,6 +125,14 @@ static int pl_create(const env_spec_t *spec, const void *params, const algo_run_
   }
   g->lambda = (float)g->p.lambda_init;
   sa_window_init(&g->window, g->p.cost_window);
+  g->pid = strcmp(g->p.lambda_update, "pid") == 0;
+  sa_pid_init(&g->pid_state, g->p.lambda_init);
+  if (g->p.explore_bonus > 0 || g->p.explore_cost_bonus > 0) {
+    if (!(g->counts = err_calloc(1, sizeof *g->counts))) {
+      pl_destroy(g);
+      return ERR_FAIL;
+    }
+  }
   *out = g;
   return 0;
 }
@@ -113,6 +147,12 @@ static int pl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   pl_t *g = ptr;
   sa_t *s = &g->sa;
   int N = buf->T * buf->E, K = s->pol_act_dim;
+  if (g->counts) {
+    int rc = sa_count_bonus(g->counts, "ppo_lag", buf->obs, s->obs_dim, buf->actions, s->act_dim,
+                            info->valid, N, g->p.explore_bonus, g->p.explore_cost_bonus,
+                            buf->rewards, buf->costs);
+    if (rc) return rc;
+  }
   buf_compute_advantages(buf, (float)g->p.gamma, (float)g->p.lam, (float)g->p.gamma,
                          (float)g->p.lam, g->p.proper_time_limits);
 
@@ -121,9 +161,16 @@ static int pl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
   double jc = strcmp(g->p.constraint, "episodic") == 0
                   ? sa_window_mean(&g->window, g->run.cost_limit)
                   : pl_mean(buf->cost_ret, N);
-  float lam_grad = (float)(-(jc - g->run.cost_limit));
-  adam_step(&g->lam_opt, &g->lambda, &lam_grad);
-  if (g->lambda < 0) g->lambda = 0;
+  if (g->pid) {
+    sa_pid_params_t pp = {g->p.lambda_ki, g->p.lambda_kp, g->p.lambda_kd, g->p.lambda_max};
+    g->lambda = (float)sa_pid_update(&g->pid_state, &pp, jc, g->run.cost_limit);
+  } else {
+    float lam_grad = (float)(-(jc - g->run.cost_limit));
+    adam_step(&g->lam_opt, &g->lambda, &lam_grad);
+    if (g->lambda < 0) g->lambda = 0;
+  }
+  double ent_coef = sa_entropy_coef(g->p.entropy_coef, g->p.entropy_decay, info->env_steps,
+                                    g->run.total_steps);
 
   // Penalised advantage: standardised reward part, centred cost part.
   memcpy(s->row_a, buf->adv, sizeof(float) * N);
@@ -163,11 +210,11 @@ static int pl_update(void *ptr, buf_t *buf, const algo_rollout_info_t *info, rng
         float un = r * a, cl = rc * a;
         loss -= fminf(un, cl);
         s->mb_d[k] = (un <= cl) ? -r * a / mb : 0.0f;
-        s->mb_e[k] = -(float)g->p.entropy_coef / mb;
+        s->mb_e[k] = -(float)ent_coef / mb;
       }
       loss_sum += loss / mb;
       memset(s->grad, 0, sizeof(float) * s->pol.n_params);
-      pol_backward(&s->pol, s->theta, s->mb_act, s->mb_d, g->p.entropy_coef > 0 ? s->mb_e : NULL,
+      pol_backward(&s->pol, s->theta, s->mb_act, s->mb_d, ent_coef > 0 ? s->mb_e : NULL,
                    NULL, NULL, NULL, s->grad);
       adam_clip_global_norm(s->grad, s->pol.n_params, g->p.max_grad_norm);
       adam_step(&g->pol_opt, s->theta, s->grad);
@@ -210,6 +257,9 @@ static int pl_save(void *ptr, ckpt_t *k) {
   if (!rc) rc = adam_save(&g->lam_opt, k);
   if (!rc) rc = ckpt_put(k, &g->lambda, sizeof g->lambda);
   if (!rc) rc = ckpt_put(k, &g->window, sizeof g->window);
+  // Only when the options are on, so the default checkpoint layout is unchanged.
+  if (!rc && g->pid) rc = sa_pid_save(&g->pid_state, k);
+  if (!rc && g->counts) rc = sa_counts_save(g->counts, k);
   return rc;
 }
 
@@ -220,6 +270,8 @@ static int pl_load(void *ptr, ckpt_t *k) {
   if (!rc) rc = adam_load(&g->lam_opt, k);
   if (!rc) rc = ckpt_get(k, &g->lambda, sizeof g->lambda);
   if (!rc) rc = ckpt_get(k, &g->window, sizeof g->window);
+  if (!rc && g->pid) rc = sa_pid_load(&g->pid_state, k);
+  if (!rc && g->counts) rc = sa_counts_load(g->counts, k);
   return rc;
 }
 

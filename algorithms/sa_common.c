@@ -184,3 +184,116 @@ float sa_linear_lr(double lr, long long steps_done, long long total_steps) {
   double frac = 1.0 - (double)steps_done / (double)total_steps;
   return (float)(lr * (frac > 0 ? frac : 0));
 }
+
+// ---- PID multiplier ------------------------------------------------------------------------
+
+void sa_pid_init(sa_pid_t *c, double lambda_init) {
+  memset(c, 0, sizeof *c);
+  c->integral = lambda_init;
+  c->lambda = lambda_init;
+}
+
+double sa_pid_update(sa_pid_t *c, const sa_pid_params_t *p, double jc, double limit) {
+  double e = jc - limit;
+  c->integral += p->ki * e;
+  if (c->integral < 0) c->integral = 0;
+  double rise = c->has_prev && jc > c->prev_jc ? jc - c->prev_jc : 0.0;
+  double lambda = c->integral + p->kp * e + p->kd * rise;
+  if (lambda < 0) lambda = 0;
+  if (lambda > p->lambda_max) lambda = p->lambda_max;
+  c->prev_jc = jc;
+  c->has_prev = 1;
+  c->lambda = lambda;
+  return lambda;
+}
+
+int sa_pid_save(const sa_pid_t *c, ckpt_t *k) {
+  int rc = ckpt_put_f64(k, c->integral);
+  if (!rc) rc = ckpt_put_f64(k, c->prev_jc);
+  if (!rc) rc = ckpt_put_f64(k, c->lambda);
+  if (!rc) rc = ckpt_put_f64(k, (double)c->has_prev);
+  return rc;
+}
+
+int sa_pid_load(sa_pid_t *c, ckpt_t *k) {
+  double has_prev = 0;
+  int rc = ckpt_get_f64(k, &c->integral);
+  if (!rc) rc = ckpt_get_f64(k, &c->prev_jc);
+  if (!rc) rc = ckpt_get_f64(k, &c->lambda);
+  if (!rc) rc = ckpt_get_f64(k, &has_prev);
+  c->has_prev = has_prev != 0;
+  return rc;
+}
+
+// ---- visit counts --------------------------------------------------------------------------
+
+// FNV-1a over the bytes of the observation and the action.
+static uint64_t sa_pair_hash(const float *obs, int obs_dim, const float *action, int act_dim) {
+  uint64_t h = 1469598103934665603ULL;
+  const unsigned char *b = (const unsigned char *)obs;
+  for (size_t i = 0; i < sizeof(float) * (size_t)obs_dim; i++) h = (h ^ b[i]) * 1099511628211ULL;
+  b = (const unsigned char *)action;
+  for (size_t i = 0; i < sizeof(float) * (size_t)act_dim; i++) h = (h ^ b[i]) * 1099511628211ULL;
+  return h;
+}
+
+// Slot of key in the open-addressing table, or -1 when absent and the table is full.
+static int sa_count_slot(const sa_counts_t *c, uint64_t key) {
+  uint64_t start = key % SA_COUNT_CAP;
+  for (int probe = 0; probe < SA_COUNT_CAP; probe++) {
+    int i = (int)((start + (uint64_t)probe) % SA_COUNT_CAP);
+    if (c->count[i] == 0 || c->key[i] == key) return i;
+  }
+  return -1;
+}
+
+double sa_count_get(const sa_counts_t *c, const float *obs, int obs_dim, const float *action,
+                    int act_dim) {
+  int i = sa_count_slot(c, sa_pair_hash(obs, obs_dim, action, act_dim));
+  return i < 0 || c->count[i] == 0 ? 0.0 : c->count[i];
+}
+
+int sa_count_bonus(sa_counts_t *c, const char *who, const float *obs, int obs_dim,
+                   const float *actions, int act_dim, const uint8_t *valid, int N, double beta_r,
+                   double beta_c, float *rewards, float *costs) {
+  for (int pass = 0; pass < 2; pass++) {
+    // Pass 0 counts the whole batch, pass 1 reads the counts, so every row of one batch sees
+    // the same count for the same pair.
+    for (int i = 0; i < N; i++) {
+      if (valid && !valid[i]) continue;
+      const float *o = obs + (size_t)i * obs_dim, *a = actions + (size_t)i * act_dim;
+      uint64_t key = sa_pair_hash(o, obs_dim, a, act_dim);
+      int slot = sa_count_slot(c, key);
+      if (slot < 0)
+        return err_input("%s: count-based exploration needs a discrete observation space; more "
+                         "than %d distinct (observation, action) pairs were seen",
+                         who, SA_COUNT_CAP);
+      if (pass == 0) {
+        if (c->count[slot] == 0) {
+          c->key[slot] = key;
+          c->n_keys++;
+        }
+        c->count[slot] += 1;
+      } else {
+        double bonus = 1.0 / sqrt(c->count[slot]);
+        if (rewards) rewards[i] += (float)(beta_r * bonus);
+        if (costs) costs[i] -= (float)(beta_c * bonus);
+      }
+    }
+  }
+  return 0;
+}
+
+int sa_counts_save(const sa_counts_t *c, ckpt_t *k) {
+  return ckpt_put(k, c, sizeof *c);
+}
+
+int sa_counts_load(sa_counts_t *c, ckpt_t *k) {
+  return ckpt_get(k, c, sizeof *c);
+}
+
+double sa_entropy_coef(double coef, int decay, long long steps_done, long long total_steps) {
+  if (!decay || total_steps <= 0) return coef;
+  double left = 1.0 - (double)steps_done / (double)total_steps;
+  return coef * (left > 0 ? left : 0);
+}

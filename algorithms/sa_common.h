@@ -73,4 +73,62 @@ double sa_window_mean(const sa_window_t *w, double fallback);
 double sa_mean_or(const float *x, int n, double fallback);
 // Linear learning-rate decay to 0 over the run (SafePO/OmniSafe schedule).
 float sa_linear_lr(double lr, long long steps_done, long long total_steps);
+
+// ---- Options for constrained problems whose optimum mixes two behaviours (e.g. the gridworld
+// at a cost limit below 0.6). All are off at their defaults; the algorithms then behave, and
+// checkpoint, exactly as before.
+
+// PID Lagrange multiplier (Stooke, Achiam & Abbeel 2020, "Responsive Safety in Reinforcement
+// Learning by PID Lagrangian Methods", Algorithm 2) on the error e = J_c - d:
+//   I <- max(0, I + ki e);  lambda = clamp(I + kp e + kd max(0, J_c - J_c,prev), 0, lambda_max).
+// With kp = kd = 0 it is projected gradient ascent on the dual (plain, not Adam), whose integral
+// property matters here: the mean of e over any window equals (I_end - I_start) / (ki n), so
+// while lambda stays bounded the average episodic cost converges to the limit even when the
+// iterates oscillate between two deterministic behaviours (the averaged iterate of primal-dual
+// methods, e.g. Paternain et al. 2019; Ding et al. 2020). The kp term damps those oscillations
+// (Stooke et al. 2020, section 4).
+typedef struct {
+  double ki, kp, kd, lambda_max;
+} sa_pid_params_t;
+typedef struct {
+  double integral, prev_jc, lambda;
+  int has_prev;
+} sa_pid_t;
+void sa_pid_init(sa_pid_t *c, double lambda_init);
+// One update from this iteration's J_c; returns (and stores) the new lambda.
+double sa_pid_update(sa_pid_t *c, const sa_pid_params_t *p, double jc, double limit);
+int sa_pid_save(const sa_pid_t *c, ckpt_t *k);
+int sa_pid_load(sa_pid_t *c, ckpt_t *k);
+
+// Count-based optimism for reward AND cost (MBIE-EB, Strehl & Littman 2008; optimistic CMDP
+// exploration, Efroni, Mannor & Pirotta 2020): for a visited (observation, action) pair with
+// count n, the learning signals become r + beta_r / sqrt(n) and c - beta_c / sqrt(n). The
+// episodic return and cost that are logged and that drive the multipliers stay the env's. A
+// rarely tried alternative looks both rewarding and cheap until it has been tried often enough
+// to be judged on its true values, so the bonus vanishes on everything the policy keeps doing.
+// Counts are exact per distinct observation (64-bit hash of its bytes and the action), for
+// envs with a small discrete observation set (the gridworld: 36 cells x 4 actions).
+#define SA_COUNT_CAP 4096
+typedef struct {
+  int n_keys;
+  uint64_t key[SA_COUNT_CAP];
+  double count[SA_COUNT_CAP];
+} sa_counts_t;
+// Count every valid row (valid may be NULL: all rows) of obs [N][obs_dim] / actions
+// [N][act_dim], then add the bonuses to rewards[N] and subtract them from costs[N] (either may
+// be NULL). ERR_INPUT when more than SA_COUNT_CAP distinct pairs are seen (a continuous
+// observation space), naming `who`.
+int sa_count_bonus(sa_counts_t *c, const char *who, const float *obs, int obs_dim,
+                   const float *actions, int act_dim, const uint8_t *valid, int N, double beta_r,
+                   double beta_c, float *rewards, float *costs);
+// The count of one pair (0 if never seen).
+double sa_count_get(const sa_counts_t *c, const float *obs, int obs_dim, const float *action,
+                    int act_dim);
+int sa_counts_save(const sa_counts_t *c, ckpt_t *k);
+int sa_counts_load(sa_counts_t *c, ckpt_t *k);
+
+// Entropy-bonus coefficient at env step `steps_done` of `total_steps`: constant, or decayed
+// linearly to 0 when `decay` (so that the exploration it buys early does not bias the final
+// policy).
+double sa_entropy_coef(double coef, int decay, long long steps_done, long long total_steps);
 #endif

@@ -11,6 +11,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "envs/gridworld.h"
+#include "harness/lp.h"
 #include "tests/check.h"
 
 enum { UP = 0, DOWN = 1, LEFT = 2, RIGHT = 3 };
@@ -331,6 +332,69 @@ static void test_save_load(void) {
   harness_close(&b);
 }
 
+// Exact expected return and cost of a STATIONARY randomised policy pi[cell][action] over the
+// 50-step episode, by propagating the state distribution through the pure dynamics.
+static void stationary_value(double pi[GRIDWORLD_N_CELLS][GRIDWORLD_N_ACTIONS], double *ret,
+                             double *cost) {
+  double d[GRIDWORLD_N_CELLS] = {0}, next[GRIDWORLD_N_CELLS];
+  d[GRIDWORLD_CELL(GRIDWORLD_START_X, GRIDWORLD_START_Y)] = 1.0;
+  *ret = *cost = 0;
+  for (int t = 0; t < GRIDWORLD_HORIZON; t++) {
+    memset(next, 0, sizeof next);
+    for (int c = 0; c < GRIDWORLD_N_CELLS; c++) {
+      if (d[c] == 0) continue;
+      for (int a = 0; a < GRIDWORLD_N_ACTIONS; a++) {
+        double m = d[c] * pi[c][a];
+        if (m == 0) continue;
+        int nx, ny;
+        gridworld_move(c % GRIDWORLD_SIZE, c / GRIDWORLD_SIZE, a, &nx, &ny);
+        *ret += m * gridworld_reward(nx, ny);
+        *cost += m * gridworld_cost(nx, ny);
+        if (!gridworld_is_goal(nx, ny)) next[GRIDWORLD_CELL(nx, ny)] += m;  // goal ends it
+      }
+    }
+    memcpy(d, next, sizeof d);
+  }
+}
+
+// The LP optimises over history-dependent policies and its optimum below the 0.6 limit mixes two
+// behaviours; a policy that sees only its cell (the learners' observation, no time) can still
+// attain it exactly: at the start, up or right with probability 1/2 each; up the left edge to
+// (0,4), along y = 4, up at (4,4), right to the goal; after a right first step, into the pocket
+// and cycle (1,1) <-> (2,1) until the time limit. So a stationary learner can meet the 0.35
+// criterion without a time feature. Tolerance 1e-6: float costs summed over 50 steps.
+static void test_stationary_mixture_attains_lp_optimum(void) {
+  static double pi[GRIDWORLD_N_CELLS][GRIDWORLD_N_ACTIONS];
+  memset(pi, 0, sizeof pi);
+  pi[GRIDWORLD_CELL(0, 0)][UP] = 0.5;
+  pi[GRIDWORLD_CELL(0, 0)][RIGHT] = 0.5;
+  for (int y = 1; y <= 3; y++) pi[GRIDWORLD_CELL(0, y)][UP] = 1;
+  for (int x = 0; x <= 3; x++) pi[GRIDWORLD_CELL(x, 4)][RIGHT] = 1;
+  pi[GRIDWORLD_CELL(4, 4)][UP] = 1;
+  pi[GRIDWORLD_CELL(4, 5)][RIGHT] = 1;
+  pi[GRIDWORLD_CELL(1, 0)][UP] = 1;
+  pi[GRIDWORLD_CELL(1, 1)][RIGHT] = 1;
+  pi[GRIDWORLD_CELL(2, 1)][LEFT] = 1;
+  double ret, cost;
+  stationary_value(pi, &ret, &cost);
+  double lp_ret, lp_cost;
+  CHECK(lp_gridworld_solve(0.35, &lp_ret, &lp_cost, NULL) == 0, "LP at 0.35 failed");
+  CHECK_NEAR(ret, lp_ret, 1e-6, "stationary mixture return vs LP optimum at 0.35");
+  CHECK_NEAR(cost, 0.35, 1e-6, "stationary mixture cost");
+  CHECK_NEAR(ret, 2.05, 1e-6, "stationary mixture return");
+  // Its two branches: the goal path (9.1, 0.6) and the pocket (-5, 0.1).
+  pi[GRIDWORLD_CELL(0, 0)][UP] = 1;
+  pi[GRIDWORLD_CELL(0, 0)][RIGHT] = 0;
+  stationary_value(pi, &ret, &cost);
+  CHECK_NEAR(ret, 9.1, 1e-5, "goal path return");
+  CHECK_NEAR(cost, 0.6, 1e-6, "goal path cost");
+  pi[GRIDWORLD_CELL(0, 0)][UP] = 0;
+  pi[GRIDWORLD_CELL(0, 0)][RIGHT] = 1;
+  stationary_value(pi, &ret, &cost);
+  CHECK_NEAR(ret, -5.0, 1e-5, "pocket return");
+  CHECK_NEAR(cost, 0.1, 1e-6, "pocket cost");
+}
+
 int main(void) {
   test_spec();
   test_pure_functions();
@@ -341,5 +405,6 @@ int main(void) {
   test_onehot();
   test_bad_params();
   test_save_load();
+  test_stationary_mixture_attains_lp_optimum();
   return check_report("test_gridworld");
 }
