@@ -16,6 +16,8 @@
 
 const char *const dc_info_names[DC_N_INFO] = {"cost_drone_drone", "cost_drone_obstacle", "arrivals",
                                               "crashes", "success"};
+const char *const dc_safety_info_names[DC_N_SAFETY_INFO] = {"safety_interventions", "safety_change",
+                                                            "safety_steps", "safety_infeasible"};
 
 // ---- parsing ------------------------------------------------------------------------------
 
@@ -179,6 +181,16 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
     return err_input("env.episode_length: %d must be >= 1", p->episode_length);
   if (!(p->cost_limit == -1.0 || p->cost_limit >= 0.0))
     return err_input("env.cost_limit: %g must be >= 0, or -1 for the default", p->cost_limit);
+  int safety;
+  if (strcmp(p->safety_layer, "none") == 0) {
+    safety = DC_SAFETY_NONE;
+  } else if (strcmp(p->safety_layer, "project") == 0) {
+    safety = DC_SAFETY_PROJECT;
+  } else {
+    return err_input("env.safety_layer: '%s' is not one of none|project", p->safety_layer);
+  }
+  if (!isfinite(p->safety_obstacle_margin))
+    return err_input("env.safety_obstacle_margin: %g is not finite", p->safety_obstacle_margin);
   double spawn_centre[3];
   int rc = dc_parse_point("target", p->target, w->target);
   if (!rc) rc = dc_parse_point("spawn_centre", p->spawn_centre, spawn_centre);
@@ -196,6 +208,8 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
   w->step_weight = p->reward_scale_dt ? DC_DT_S : 1.0;
   w->episode_length = p->episode_length;
   w->cost_limit = p->cost_limit >= 0 ? p->cost_limit : 0.025 * w->n * w->episode_length;
+  w->safety_layer = safety;
+  w->safety_obstacle_margin = p->safety_obstacle_margin;
 
   if ((rc = dc_build_slots(w, p->slot_spacing))) return rc;
   if ((rc = dc_add_obstacles(w, target_m, spawn_centre))) return rc;
@@ -412,4 +426,60 @@ void dc_observe(const dc_world_t *w, const double *pos, const double *vel, const
 
 double dc_clip_action(float a) {
   return a >= -1.0f ? (a <= 1.0f ? (double)a : 1.0) : (a < -1.0f ? -1.0 : 0.0);
+}
+
+// ---- safety layer ---------------------------------------------------------------------------
+
+int dc_safety_info_list(const dc_world_t *w, const char *const *base, int n_base,
+                        const char **names) {
+  int n = 0;
+  for (int k = 0; k < n_base; k++) names[n++] = base[k];
+  if (w->safety_layer != DC_SAFETY_NONE)
+    for (int k = 0; k < DC_N_SAFETY_INFO; k++) names[n++] = dc_safety_info_names[k];
+  return n;
+}
+
+int dc_safety_create(const dc_world_t *w, dc_safety_t *sf) {
+  memset(sf, 0, sizeof *sf);
+  if (w->safety_layer == DC_SAFETY_NONE) return ERR_OK;
+  return dsafe_create(w->n, &sf->ws);
+}
+
+void dc_safety_destroy(dc_safety_t *sf) {
+  if (sf->ws) dsafe_destroy(sf->ws);
+  sf->ws = NULL;
+}
+
+const float *dc_safety_apply(const dc_world_t *w, dc_safety_t *sf, const double *pos,
+                             const double *vel, double accel_scale,
+                             const dsafe_velocity_model_t *vm, const float *actions) {
+  int n = w->n;
+  int with_obstacles = w->safety_obstacle_margin >= 0 && w->m > 0;
+  dsafe_limits_t lim = {w->d_min, with_obstacles ? w->m : 0,
+                        with_obstacles ? &w->obstacle[0][0] : NULL,
+                        with_obstacles ? w->safety_obstacle_margin : 0.0};
+  dsafe_result_t res;
+  int rc = vm ? dsafe_project_conservative(sf->ws, n, pos, vel, vm, &lim, actions, sf->u, &res)
+              : dsafe_project(sf->ws, n, pos, vel, accel_scale, &lim, actions, sf->u, &res);
+  // Statistics on the executed (clipped) commands, with a tolerance so that a float rounding
+  // of the QP's answer does not count as an intervention.
+  int changed = 0;
+  double change = 0.0;
+  for (int i = 0; i < n; i++) {
+    double d2 = 0.0;
+    for (int a = 0; a < 3; a++) {
+      double d = dc_clip_action(sf->u[3 * i + a]) - dc_clip_action(actions[3 * i + a]);
+      d2 += d * d;
+    }
+    double d = sqrt(d2);
+    if (d > DC_SAFETY_TOL) {
+      changed++;
+      change += d;
+    }
+  }
+  sf->info[DC_SAFETY_INFO_INTERVENTIONS] = (float)changed;
+  sf->info[DC_SAFETY_INFO_CHANGE] = (float)change;
+  sf->info[DC_SAFETY_INFO_STEPS] = (float)(changed > 0);
+  sf->info[DC_SAFETY_INFO_INFEASIBLE] = (float)(rc != 0 || res.infeasible || !res.safe);
+  return sf->u;
 }

@@ -66,6 +66,21 @@
 // * Episode: 200 steps of 0.1 s (20 s). Spawn centre to target is 14.3 m and the obstacle chain
 //   blocks the straight line (specs §10), about 17 m around it: 6-9 s at the 2 m/s (xy) and
 //   1 m/s (z) command limits; 20 s leaves slack for the larger boxes and formations of big N.
+// * Safety layer (safety_layer = project; default none, which leaves every output as before):
+//   the seed's "hard constraints" as drone_safety's one-step projection of the joint command,
+//   applied inside step before the dynamics (drone_swarm_point: exact model; drone_swarm:
+//   the conservative velocity-mode model, so command = velocity is required). The layer is part
+//   of the env as the agents see it: the algorithm stores and learns from the policy's own
+//   action (its log-probability, its ratio), and the env executes the projected command, as a
+//   safety shield in front of the vehicle would; any algorithm can use it unchanged. Pairs are
+//   kept >= d_min; safety_obstacle_margin >= 0 adds ||p_i - o_k|| >= r_k + margin (d_safe:
+//   outside the obstacle cost zone). Only with the layer on, the env appends four info values
+//   per step (dc_safety_info_names): drones whose command was changed (||u_i - u_bar_i|| >
+//   DC_SAFETY_TOL, u_bar the clipped policy command), the sum of those changes' norms, 1 if any
+//   drone was changed, 1 if the executed command is not certified safe (the linearised QP was
+//   infeasible and a best effort was executed; also refused input). Summed over an episode:
+//   intervened drone-steps, total change (their ratio is the mean change), intervention steps,
+//   infeasible steps. Nothing lives across steps, so the saved state is unchanged.
 #ifndef SAFEMARL_DRONE_COMMON_H
 #define SAFEMARL_DRONE_COMMON_H
 #include <stddef.h>
@@ -73,6 +88,7 @@
 
 #include "core/config.h"
 #include "core/rng.h"
+#include "envs/drone_safety.h"
 #include "envs/env.h"
 
 #define DC_MAX_DRONES ENV_MAX_AGENTS
@@ -88,7 +104,8 @@
 #define DC_SELF_DIM 11
 #define DC_NEIGHBOUR_DIM 7
 #define DC_OBSTACLE_DIM 4
-#define DC_SHARE_DIM 13  // per drone
+#define DC_SHARE_DIM 13     // per drone
+#define DC_SAFETY_TOL 1e-6  // a drone's command counts as changed above this norm (action units)
 
 // info[] slots both envs fill (drone_swarm appends "mj_warnings").
 enum {
@@ -99,6 +116,17 @@ enum {
   DC_INFO_SUCCESS,
   DC_N_INFO
 };
+
+// info[] slots the safety layer appends after an env's own, only when it is on.
+enum {
+  DC_SAFETY_INFO_INTERVENTIONS,  // drones whose command was changed this step
+  DC_SAFETY_INFO_CHANGE,         // sum over those drones of ||u_i - u_bar_i||
+  DC_SAFETY_INFO_STEPS,          // 1 when some drone was changed
+  DC_SAFETY_INFO_INFEASIBLE,     // 1 when the executed command is not certified (best effort)
+  DC_N_SAFETY_INFO
+};
+
+enum { DC_SAFETY_NONE, DC_SAFETY_PROJECT };
 
 // The "env" config section of both envs (each lists only the keys it uses).
 typedef struct {
@@ -111,7 +139,9 @@ typedef struct {
   int k_neighbours;
   int episode_length;
   int reward_scale_dt;
-  double cost_limit;  // -1: 0.025 N T
+  double cost_limit;               // -1: 0.025 N T
+  char safety_layer[CFG_STR_MAX];  // none | project
+  double safety_obstacle_margin;   // < 0: no obstacle constraints in the projection
   // drone_swarm only
   char command[CFG_STR_MAX];  // velocity | acceleration
   double v_max_xy, v_max_z, a_max;
@@ -132,6 +162,8 @@ typedef struct {
   int episode_length;
   double cost_limit;
   int obs_dim, share_dim;
+  int safety_layer;               // DC_SAFETY_NONE or DC_SAFETY_PROJECT
+  double safety_obstacle_margin;  // < 0: pairs only
 } dc_world_t;
 
 // Per-step values both envs compute from positions and velocities ([n][3] flat arrays).
@@ -141,6 +173,15 @@ typedef struct {
 } dc_scratch_t;
 
 extern const char *const dc_info_names[DC_N_INFO];
+extern const char *const dc_safety_info_names[DC_N_SAFETY_INFO];
+
+// One env copy's safety layer: the projection workspace (NULL when the layer is off), the
+// executed command and the current step's statistics (scratch: nothing lives across steps).
+typedef struct {
+  dsafe_ws_t *ws;
+  float u[3 * DC_MAX_DRONES];
+  float info[DC_N_SAFETY_INFO];
+} dc_safety_t;
 
 // clang-format off
 // Parameter-table rows both envs list (the "env" section); each env adds its own after them.
@@ -175,7 +216,14 @@ extern const char *const dc_info_names[DC_N_INFO];
    NULL, 0, -1},                                                                               \
   {"cost_limit", CFG_FLOAT, offsetof(dc_params_t, cost_limit), "-1",                           \
    "default limit on the episodic team cost; -1 = 0.025 N episode_length (2.5% of "            \
-   "drone-steps: 25 for N = 5)", NULL, -1.0, 1e9}
+   "drone-steps: 25 for N = 5)", NULL, -1.0, 1e9},                                            \
+  {"safety_layer", CFG_STRING, offsetof(dc_params_t, safety_layer), "none",                    \
+   "hard-constraint layer inside step: project = the joint command nearest the policy's that "\
+   "keeps every pair >= d_min after the step (drone_safety.h; policies learn from their own "  \
+   "actions)", "none|project", 0, -1},                                                         \
+  {"safety_obstacle_margin", CFG_FLOAT, offsetof(dc_params_t, safety_obstacle_margin), "-1",   \
+   "safety_layer=project: also keep each drone >= r_k + margin from obstacle k (d_safe: out "  \
+   "of the cost zone); -1 = drone pairs only", NULL, -1.0, 100.0}
 // clang-format on
 
 // Validate p and build the world. Returns 0 or ERR_INPUT with "env.key: reason".
@@ -207,4 +255,20 @@ void dc_observe(const dc_world_t *w, const double *pos, const double *vel, const
                 float *share);
 // Clip an action component to [-1, 1]; NaN gives 0.
 double dc_clip_action(float a);
+
+// Safety layer. spec's info names for an env whose own are base[0..n_base): base, then
+// dc_safety_info_names when the layer is on. Returns the count.
+int dc_safety_info_list(const dc_world_t *w, const char *const *base, int n_base,
+                        const char **names);
+// The workspace when w->safety_layer is on (sf zeroed otherwise). Returns 0 or ERR_FAIL.
+int dc_safety_create(const dc_world_t *w, dc_safety_t *sf);
+void dc_safety_destroy(dc_safety_t *sf);
+// Project the policy's joint command actions[n][3] at positions / velocities pos, vel [n][3]:
+// drone_swarm_point's exact model when vm is NULL (accel_scale), drone_swarm's conservative
+// velocity model otherwise. Fills sf->u (the command to execute: bit for bit the policy's for
+// drones left alone) and sf->info; returns sf->u. Never fails: refused input (non-finite
+// state) passes the command through and counts as infeasible.
+const float *dc_safety_apply(const dc_world_t *w, dc_safety_t *sf, const double *pos,
+                             const double *vel, double accel_scale,
+                             const dsafe_velocity_model_t *vm, const float *actions);
 #endif

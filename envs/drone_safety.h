@@ -1,6 +1,7 @@
 // drone_safety (prefix dsafe_): the hard-constraint safety layer of the drone swarm (seed 000's
 // "modified algorithm with hard constraints") as a one-step projection of the joint command.
-// It owns the projection only; the training loop decides where to call it. Not used by the envs.
+// It owns the projection only; the envs call it inside step when env.safety_layer = project
+// (drone_common.h).
 //
 // Problem. Drones i = 0..N-1 are at p_i with velocity v_i; the policy's joint command is u_pi
 // (N x 3). The env clips each component to [-1, 1] (NaN gives 0, dc_clip_action); call that

@@ -41,6 +41,13 @@
 // * Memory: <size> njmax 1, nconmax 1 (no contacts), nstack 1000 + 30 nv (random play peaks
 //   at 12 nv + 12 mjtNums, measured for N = 1..64): an mjData of 0.04 MiB for N = 5, 0.35 MiB
 //   for N = 64 (MuJoCo's defaults would take about 3 MiB).
+// * safety_layer = project (drone_common.h): before the physics, drone_safety's conservative
+//   one-step projection (dsafe_project_conservative, velocity mode only: the model is the
+//   commanded velocity plus a tracking radius from an acceleration bound of 12 m/s^2) replaces
+//   the joint command. Feasible -> separation >= d_min after the step provided that bound holds
+//   (drone_safety.h: measured, not proven); its requirement d_min + e_i + e_j (2.72 m at rest
+//   for d_min = 2) makes it intervene earlier than the point model's. The policy's action stays
+//   what is learnt from.
 // State (save_state), in host byte order: uint32 magic "DRSW", version, N, nq, nv,
 // steps, 2 reserved; doubles time, qpos[nq], qvel[nv], rotor thrust[4N], velocity-error
 // integral[3N]; then uint8 arrived[N]. Drone i's free joint is qpos[7i..7i+7) (position,
@@ -87,6 +94,7 @@ enum { DS_INFO_WARNINGS = DC_N_INFO, DS_N_INFO };
 
 static const char *const ds_info_names[DS_N_INFO] = {
     "cost_drone_drone", "cost_drone_obstacle", "arrivals", "crashes", "success", "mj_warnings"};
+_Static_assert(DS_N_INFO + DC_N_SAFETY_INFO <= ENV_MAX_INFO, "info slots");
 
 typedef struct {
   dc_world_t world;
@@ -95,6 +103,7 @@ typedef struct {
   int velocity_mode;
   double cmd_scale[3];  // action -> command
   double cos_tilt_crash, tan_tilt_cmd, motor_alpha;
+  dsafe_velocity_model_t safety_model;  // the safety layer's model of velocity mode
 } ds_shared_t;
 
 typedef struct {
@@ -108,6 +117,7 @@ typedef struct {
   double *pos, *vel, *up;  // [3N] scratch for reward and observations
   uint8_t *arrived, *crashed;
   dc_scratch_t *sc;
+  dc_safety_t safety;  // workspace only with safety_layer on
 } ds_env_t;
 
 // clang-format off
@@ -244,6 +254,11 @@ static int ds_shared_create(const void *params, env_spec_t *spec, void **shared)
   }
   if (!(p->v_max_xy > 0 && p->v_max_z > 0 && p->a_max > 0))
     return err_input("env.v_max_xy, v_max_z, a_max: must be > 0");
+  if (!velocity && strcmp(p->safety_layer, "none") != 0)
+    return err_input(
+        "env.safety_layer: '%s' needs command=velocity (its conservative model is "
+        "of velocity commands)",
+        p->safety_layer);
   ds_shared_t *s = err_calloc(1, sizeof *s);
   if (!s) return ERR_FAIL;
   int rc = dc_world_init(&s->world, p);
@@ -264,7 +279,10 @@ static int ds_shared_create(const void *params, env_spec_t *spec, void **shared)
   s->cos_tilt_crash = cos(DS_TILT_CRASH_DEG * deg);
   s->tan_tilt_cmd = tan(DS_TILT_CMD_MAX_DEG * deg);
   s->motor_alpha = 1.0 - exp(-DS_TIMESTEP_S / DS_MOTOR_TAU_S);
-  dc_fill_spec(&s->world, "drone_swarm", DS_N_INFO, ds_info_names, &s->spec);
+  s->safety_model = (dsafe_velocity_model_t){p->v_max_xy, p->v_max_z, 0.0};
+  const char *info_names[ENV_MAX_INFO];
+  int n_info = dc_safety_info_list(&s->world, ds_info_names, DS_N_INFO, info_names);
+  dc_fill_spec(&s->world, "drone_swarm", n_info, info_names, &s->spec);
   *spec = s->spec;
   *shared = s;
   return ERR_OK;
@@ -292,6 +310,7 @@ static void ds_destroy(void *env) {
   free(e->arrived);
   free(e->crashed);
   free(e->sc);
+  dc_safety_destroy(&e->safety);
   free(e);
 }
 
@@ -312,7 +331,7 @@ static int ds_create(void *shared, void **env) {
   e->crashed = err_calloc((size_t)n, 1);
   e->sc = err_calloc(1, sizeof *e->sc);
   if (!e->d || !e->thrust || !e->e_int || !e->cmd || !e->pos || !e->vel || !e->up || !e->arrived ||
-      !e->crashed || !e->sc) {
+      !e->crashed || !e->sc || dc_safety_create(&s->world, &e->safety)) {
     if (!e->d) err_fail("drone_swarm: mj_makeData failed");
     ds_destroy(e);
     return ERR_FAIL;
@@ -554,11 +573,18 @@ static void ds_reset(void *env, rng_t *rng, float *obs, float *share_obs) {
 static void ds_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
   ds_env_t *e = env;
   const ds_shared_t *s = e->s;
+  int safety = s->world.safety_layer != DC_SAFETY_NONE;
+  if (safety) {
+    ds_gather(e);  // the state now (load_state does not fill the scratch)
+    actions = dc_safety_apply(&s->world, &e->safety, e->pos, e->vel, 0.0, &s->safety_model,
+                              actions);  // [n][3]: max_act_dim is 3
+  }
   ds_set_commands(e, actions, s->spec.max_act_dim);
   ds_physics(e);
   e->steps++;
   ds_gather(e);
   int terminal = dc_evaluate(&s->world, e->pos, e->crashed, e->arrived, e->sc, out);
+  if (safety) memcpy(out->info + DS_N_INFO, e->safety.info, sizeof e->safety.info);
   out->truncated = !terminal && e->steps >= s->world.episode_length;
   out->done = terminal || out->truncated;
   int warnings = ds_warning_total(e->d);

@@ -9,6 +9,12 @@
 // crash test (contact spheres of 0.06 m, below 0.2 m) runs on the positions after each step, so
 // a point faster than about 1 m per step can pass through another point between two steps.
 // No raw_step: there is no physics engine to measure apart from the env.
+// safety_layer = project (drone_common.h): before the dynamics, drone_safety's exact one-step
+// projection (dsafe_project) replaces the joint command; the next positions then keep every
+// pair >= d_min whenever it reports feasible. The policy's action stays what is learnt from.
+// It looks one step ahead only: at accel_scale = 1 a command moves a point's next position by at
+// most 0.01 m per axis, so a pair closing faster than that margin allows leaves the certified
+// set (infeasible: the best effort brakes fully) and can still end below d_min.
 // State (save_state): uint32 magic "DRSP", version, N, steps; doubles pos[3N], vel[3N]; then
 // uint8 arrived[N].
 #include <math.h>
@@ -31,12 +37,15 @@ typedef struct {
   double accel_scale;
 } dsp_shared_t;
 
+_Static_assert(DC_N_INFO + DC_N_SAFETY_INFO <= ENV_MAX_INFO, "info slots");
+
 typedef struct {
   const dsp_shared_t *s;
   int steps;
   double pos[3 * DC_MAX_DRONES], vel[3 * DC_MAX_DRONES];
   uint8_t arrived[DC_MAX_DRONES], crashed[DC_MAX_DRONES];
   dc_scratch_t sc;
+  dc_safety_t safety;  // workspace only with safety_layer on
 } dsp_env_t;
 
 // clang-format off
@@ -59,7 +68,9 @@ static int dsp_shared_create(const void *params, env_spec_t *spec, void **shared
     return rc;
   }
   s->accel_scale = p->accel_scale;
-  dc_fill_spec(&s->world, "drone_swarm_point", DC_N_INFO, dc_info_names, &s->spec);
+  const char *info_names[ENV_MAX_INFO];
+  int n_info = dc_safety_info_list(&s->world, dc_info_names, DC_N_INFO, info_names);
+  dc_fill_spec(&s->world, "drone_swarm_point", n_info, info_names, &s->spec);
   *spec = s->spec;
   *shared = s;
   return ERR_OK;
@@ -75,12 +86,19 @@ static int dsp_create(void *shared, void **env) {
   if (!e) return ERR_FAIL;
   e->s = s;
   memcpy(e->pos, s->world.fallback_spawn, sizeof(double) * 3 * s->world.n);
+  if (dc_safety_create(&s->world, &e->safety)) {
+    free(e);
+    return ERR_FAIL;
+  }
   *env = e;
   return ERR_OK;
 }
 
 static void dsp_destroy(void *env) {
-  free(env);
+  dsp_env_t *e = env;
+  if (!e) return;
+  dc_safety_destroy(&e->safety);
+  free(e);
 }
 
 static void dsp_reset(void *env, rng_t *rng, float *obs, float *share_obs) {
@@ -100,6 +118,9 @@ static void dsp_reset(void *env, rng_t *rng, float *obs, float *share_obs) {
 static void dsp_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
   dsp_env_t *e = env;
   const dsp_shared_t *s = e->s;
+  int safety = s->world.safety_layer != DC_SAFETY_NONE;
+  if (safety)  // the executed command, [n][3] (max_act_dim is 3)
+    actions = dc_safety_apply(&s->world, &e->safety, e->pos, e->vel, s->accel_scale, NULL, actions);
   int n = s->world.n, W = s->spec.max_act_dim;
   for (int i = 0; i < n; i++)
     for (int a = 0; a < 3; a++) {
@@ -111,6 +132,7 @@ static void dsp_step(void *env, const float *actions, rng_t *rng, env_step_t *ou
   dc_crash_test(&s->world, e->pos, 3, e->crashed);
   e->steps++;
   int terminal = dc_evaluate(&s->world, e->pos, e->crashed, e->arrived, &e->sc, out);
+  if (safety) memcpy(out->info + DC_N_INFO, e->safety.info, sizeof e->safety.info);
   out->truncated = !terminal && e->steps >= s->world.episode_length;
   out->done = terminal || out->truncated;
   dc_observe(&s->world, e->pos, e->vel, NULL, e->arrived, &e->sc, out->obs, s->spec.max_obs_dim,

@@ -15,7 +15,7 @@
 #include "core/rng.h"
 
 #define ENV_MAX_AGENTS 64
-#define ENV_MAX_INFO 8
+#define ENV_MAX_INFO 16
 
 typedef struct {
   char name[64];

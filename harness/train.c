@@ -6,6 +6,10 @@
 // rng streams, env copies' states, current observations, episode accumulators, and the byte
 // length of progress.csv at that point). On --resume, progress.csv is cut back to that length
 // and the run continues; rows after the last checkpoint are recomputed identically.
+// Env statistics: each of the env's spec.info values (cost components, crashes, safety-layer
+// interventions, ...) is summed over an episode like the cost, and progress.csv logs the mean
+// over the episodes finished in the rollout as column "ep_<name>", after the algorithm's
+// statistics (NaN when none finished). The per-copy sums are in the checkpoint.
 // Threads (run.threads): the E copies are stepped by persistent workers, copy e always on worker
 // e % threads (the calling thread is worker 0); the algorithm, the episode bookkeeping and the
 // bootstrap values stay on the calling thread, in copy order, so results do not depend on it.
@@ -44,6 +48,7 @@ typedef struct train train_t;
 // thread in the serial phase (the per-agent costs are in train_t.step_costs).
 typedef struct {
   float reward, team_cost;
+  float info[ENV_MAX_INFO];
   int done, truncated;
   int stepped;  // 0: padding (episodic rollouts: the copy's episode is over)
   int reset;    // the episode ended and the copy was reset; its final obs are in the scratch
@@ -85,8 +90,11 @@ struct train {
   long long update, env_steps, episodes;
   double *acc_ret, *acc_cost;
   int *acc_len;
+  double *acc_info;  // [E][n_info]
   // Episodes finished in the current rollout.
   float *ep_ret, *ep_cost, *ep_len;
+  float *ep_info;  // [cap_ep][n_info]
+  int n_info;      // spec.n_info
   int n_ep, cap_ep;
   uint8_t *valid, *active;
   // Per copy: the step's outcome, its per-agent costs [E][A], and the final observations of an
@@ -250,11 +258,14 @@ static int train_create(train_t *tr) {
   tr->acc_ret = err_calloc(E, sizeof(double));
   tr->acc_cost = err_calloc(E, sizeof(double));
   tr->acc_len = err_calloc(E, sizeof(int));
+  tr->n_info = tr->spec.n_info;
+  tr->acc_info = err_calloc((size_t)E * tr->n_info + 1, sizeof(double));
   // At most one episode per copy per step.
   tr->cap_ep = E * tr->T;
   tr->ep_ret = err_calloc(tr->cap_ep, sizeof(float));
   tr->ep_cost = err_calloc(tr->cap_ep, sizeof(float));
   tr->ep_len = err_calloc(tr->cap_ep, sizeof(float));
+  tr->ep_info = err_calloc((size_t)tr->cap_ep * tr->n_info + 1, sizeof(float));
   tr->valid = err_calloc((size_t)tr->T * E, 1);
   tr->active = err_calloc(E, 1);
   tr->step_res = err_calloc(E, sizeof(train_copy_step_t));
@@ -263,7 +274,7 @@ static int train_create(train_t *tr) {
   tr->final_share = err_calloc((size_t)E * tr->share_dim, sizeof(float));
   if (!tr->envs || !tr->env_rngs || !tr->acc_ret || !tr->acc_cost || !tr->acc_len || !tr->ep_ret ||
       !tr->ep_cost || !tr->ep_len || !tr->valid || !tr->active || !tr->step_res ||
-      !tr->step_costs || !tr->final_obs || !tr->final_share)
+      !tr->step_costs || !tr->final_obs || !tr->final_share || !tr->acc_info || !tr->ep_info)
     return ERR_FAIL;
   for (int e = 0; e < E; e++)
     if ((rc = ec->create(tr->shared, &tr->envs[e]))) return rc;
@@ -295,6 +306,8 @@ static void train_destroy(train_t *tr) {
   free(tr->acc_ret);
   free(tr->acc_cost);
   free(tr->acc_len);
+  free(tr->acc_info);
+  free(tr->ep_info);
   free(tr->ep_ret);
   free(tr->ep_cost);
   free(tr->ep_len);
@@ -319,6 +332,7 @@ static void train_reset_copy(train_t *tr, int t, int e) {
   tr->cfg.env_class->reset(tr->envs[e], &tr->env_rngs[e], obs_at(tr, t, e), share_at(tr, t, e));
   tr->acc_ret[e] = tr->acc_cost[e] = 0;
   tr->acc_len[e] = 0;
+  for (int k = 0; k < tr->n_info; k++) tr->acc_info[(size_t)e * tr->n_info + k] = 0;
   tr->active[e] = 1;
 }
 
@@ -329,6 +343,9 @@ static void train_finish_episode(train_t *tr, int e) {
     tr->ep_ret[tr->n_ep] = (float)tr->acc_ret[e];
     tr->ep_cost[tr->n_ep] = (float)tr->acc_cost[e];
     tr->ep_len[tr->n_ep] = (float)tr->acc_len[e];
+    for (int k = 0; k < tr->n_info; k++)
+      tr->ep_info[(size_t)tr->n_ep * tr->n_info + k] =
+          (float)tr->acc_info[(size_t)e * tr->n_info + k];
     tr->n_ep++;
   }
   tr->episodes++;
@@ -365,6 +382,7 @@ static void train_step_copy(train_t *tr, int t, int e) {
   ec->step(tr->envs[e], b->actions + i * A * tr->act_dim, &tr->env_rngs[e], &st);
   r->reward = st.reward;
   r->team_cost = st.team_cost;
+  memcpy(r->info, st.info, sizeof(float) * tr->n_info);
   r->done = st.done;
   r->truncated = st.truncated;
   r->stepped = 1;
@@ -408,6 +426,7 @@ static void train_collect_copy(train_t *tr, int t, int e) {
   tr->acc_ret[e] += r->reward;
   tr->acc_cost[e] += r->team_cost;
   tr->acc_len[e]++;
+  for (int k = 0; k < tr->n_info; k++) tr->acc_info[(size_t)e * tr->n_info + k] += r->info[k];
   if (!r->done) return;
   if (r->truncated) {
     const float *obs =
@@ -422,6 +441,7 @@ static void train_collect_copy(train_t *tr, int t, int e) {
   } else {
     tr->acc_ret[e] = tr->acc_cost[e] = 0;
     tr->acc_len[e] = 0;
+    for (int k = 0; k < tr->n_info; k++) tr->acc_info[(size_t)e * tr->n_info + k] = 0;
   }
 }
 
@@ -474,6 +494,8 @@ static int train_save(train_t *tr) {
   if (!rc) rc = ckpt_put(&c, tr->acc_cost, sizeof(double) * tr->E);
   if (!rc) rc = ckpt_put(&c, tr->acc_len, sizeof(int) * tr->E);
   if (!rc) rc = ckpt_put(&c, tr->active, tr->E);
+  if (!rc && tr->n_info)
+    rc = ckpt_put(&c, tr->acc_info, sizeof(double) * tr->E * tr->n_info);
   if (!rc) rc = ckpt_end(&c);
   // Env copies and the observations the next rollout starts from.
   if (!rc) rc = ckpt_begin(&c, "ENVS");
@@ -528,6 +550,8 @@ static int train_load(train_t *tr, const char *path) {
   if (!rc) rc = ckpt_get(&c, tr->acc_cost, sizeof(double) * tr->E);
   if (!rc) rc = ckpt_get(&c, tr->acc_len, sizeof(int) * tr->E);
   if (!rc) rc = ckpt_get(&c, tr->active, tr->E);
+  if (!rc && tr->n_info)
+    rc = ckpt_get(&c, tr->acc_info, sizeof(double) * tr->E * tr->n_info);
   if (!rc) rc = ckpt_section_done(&c, "RUN ");
   if (!rc) rc = ckpt_section(&c, "ENVS", NULL);
   for (int e = 0; e < tr->E && !rc; e++) {
@@ -575,12 +599,17 @@ static int timing_has_old_header(const char *text, size_t n) {
 
 static int train_open_logs(train_t *tr, int resume, int keep_timing) {
   const algo_class_t *ac = tr->cfg.algo_class;
-  const char *cols[TRAIN_BASE_COLS + ALGO_MAX_STATS];
+  const char *cols[TRAIN_BASE_COLS + ALGO_MAX_STATS + ENV_MAX_INFO];
+  char info_cols[ENV_MAX_INFO][80];
   memcpy(cols, train_base_cols, sizeof train_base_cols);
   for (int i = 0; i < ac->n_stats; i++) cols[TRAIN_BASE_COLS + i] = ac->stat_names[i];
+  for (int k = 0; k < tr->n_info; k++) {
+    snprintf(info_cols[k], sizeof info_cols[k], "ep_%s", tr->spec.info_names[k]);
+    cols[TRAIN_BASE_COLS + ac->n_stats + k] = info_cols[k];
+  }
   char path[1100];
   path_join(path, sizeof path, tr->dir, "progress.csv");
-  int rc = csvlog_open(&tr->progress, path, cols, TRAIN_BASE_COLS + ac->n_stats,
+  int rc = csvlog_open(&tr->progress, path, cols, TRAIN_BASE_COLS + ac->n_stats + tr->n_info,
                        resume ? tr->progress_bytes : -1);
   if (rc) return rc;
   tr->progress_bytes = csvlog_size(&tr->progress);
@@ -625,7 +654,7 @@ static int train_iterate(train_t *tr, double *stats, double *rollout_s, double *
 static int train_loop(train_t *tr) {
   const algo_class_t *ac = tr->cfg.algo_class;
   double stats[ALGO_MAX_STATS];
-  double row[TRAIN_BASE_COLS + ALGO_MAX_STATS];
+  double row[TRAIN_BASE_COLS + ALGO_MAX_STATS + ENV_MAX_INFO];
   long long total = tr->cfg.run.steps;
   int is_tty = isatty(2);
   double start_wall = now_wall();
@@ -642,6 +671,11 @@ static int train_loop(train_t *tr) {
     row[4] = mean_or_nan(tr->ep_cost, tr->n_ep);
     row[5] = mean_or_nan(tr->ep_len, tr->n_ep);
     for (int i = 0; i < ac->n_stats; i++) row[TRAIN_BASE_COLS + i] = stats[i];
+    for (int k = 0; k < tr->n_info; k++) {
+      double sum = 0;
+      for (int j = 0; j < tr->n_ep; j++) sum += tr->ep_info[(size_t)j * tr->n_info + k];
+      row[TRAIN_BASE_COLS + ac->n_stats + k] = tr->n_ep ? sum / tr->n_ep : NAN;
+    }
     if ((rc = csvlog_row(&tr->progress, row))) return rc;
     tr->progress_bytes = csvlog_size(&tr->progress);
     long long steps_now = 0;

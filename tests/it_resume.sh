@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # it_resume: a run killed with SIGKILL at a random point and continued with `train --resume`
 # ends byte-identical to an uninterrupted run (progress.csv, checkpoint.bin, config.yaml), for
-# every algorithm; also when the kill came before the first checkpoint (the resume restarts
-# from scratch) and across several kill/resume cycles. Resuming a finished run is a no-op, and
-# meta.yaml records one session per start.
+# every algorithm and for MAPPO-L on drone_swarm_point with env.safety_layer=project (the
+# projection inside the env step; its ep_safety_interventions column must be > 0 somewhere); also when the kill came before the first checkpoint (the
+# resume restarts from scratch) and across several kill/resume cycles. Resuming a finished run
+# is a no-op, and meta.yaml records one session per start.
 # The kill point is a random progress.csv row count; set IT_SEED to replay a failing draw.
 # Usage: bash tests/it_resume.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
@@ -115,6 +116,7 @@ declare -A ARGS=(
   [happo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1"
   [mappo_lag_q]="--steps 8000 run.num_envs=2 run.rollout_length=100 algo.minibatches=2 algo.lambda_lr=1 algo.cost_critic=q"
+  [mappo_lag_safe]="--steps 8000 run.num_envs=2 run.rollout_length=100 algo.minibatches=2 algo.lambda_lr=1 env.safety_layer=project"
   [macpo]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2"
   [scal_mappo_lag]="--steps 12000 run.num_envs=2 run.rollout_length=150 algo.minibatches=2 algo.lambda_lr=1 env.obs=obsk env.obs_k=1 algo.kappa=1"
   [focops]="--steps 8000 run.num_envs=2 run.rollout_length=100 algo.nu_lr=0.2"
@@ -124,14 +126,14 @@ declare -A ENVS=([gridworld_lagrangian]=gridworld [cpo]=gridworld [ppo_lag]=grid
                  [mappo]=halfcheetah_2x3 [happo]=halfcheetah_2x3 [mappo_lag]=halfcheetah_2x3
                  [macpo]=halfcheetah_2x3
                  [scal_mappo_lag]=halfcheetah_6x1
-                 [mappo_lag_q]=drone_swarm_point
+                 [mappo_lag_q]=drone_swarm_point [mappo_lag_safe]=drone_swarm_point
                  [focops]=gridworld [mafocops]=halfcheetah_2x3)
 
 # ---- one kill per algorithm, checkpoint every 3 updates -------------------------------------
 # A key that is not an algorithm name (a variant with its own budget) maps to its algorithm.
-declare -A ALGO_OF=([mappo_lag_q]=mappo_lag)
-for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag mappo_lag_q macpo scal_mappo_lag \
-  focops mafocops; do
+declare -A ALGO_OF=([mappo_lag_q]=mappo_lag [mappo_lag_safe]=mappo_lag)
+for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag mappo_lag_q mappo_lag_safe macpo \
+  scal_mappo_lag focops mafocops; do
   t0=$SECONDS
   # shellcheck disable=SC2206  # word splitting of the budget arguments is intended
   args=(--env "${ENVS[$algo]}" --algo "${ALGO_OF[$algo]:-$algo}" --seed 3 ${ARGS[$algo]}
@@ -157,6 +159,17 @@ for algo in gridworld_lagrangian cpo ppo_lag mappo happo mappo_lag mappo_lag_q m
   fi
   echo "it_resume: $algo done (killed at row $KILLED_AT of $total, $((SECONDS - t0)) s)"
 done
+
+# ---- env statistics: the safety layer's interventions reach progress.csv --------------------
+# harness/train.c logs each env info value summed over an episode as ep_<name> (mean over the
+# rollout's episodes); with the layer on, drone_swarm_point reports safety_interventions.
+p=$WORK/mappo_lag_safe-A/progress.csv
+col=$(head -n 1 "$p" | tr ',' '\n' | grep -nx ep_safety_interventions | cut -d: -f1 || true)
+if [[ -z $col ]]; then
+  problem "$p: no ep_safety_interventions column"
+elif ! awk -F, -v c="$col" 'NR > 1 && $c + 0 > 0 {found = 1} END {exit !found}' "$p"; then
+  problem "$p: ep_safety_interventions is never > 0 (the layer never acted?)"
+fi
 
 # ---- kill before the first checkpoint: the resume starts over ------------------------------
 t0=$SECONDS

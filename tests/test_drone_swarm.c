@@ -17,6 +17,15 @@
 //   resume through save/load mid-episode; foreign or corrupt states refused;
 // * soak: 20,000 random steps with N = 5 and 2,000 with N = 64: everything finite, per-drone
 //   costs in {0, 1, 2} adding up to the team cost and to its two components, no MuJoCo warning.
+// * safety layer (safety_layer=project, drone_safety's conservative velocity-mode model): off
+//   (absent or none) the same rollout and info list as before; acceleration mode refused; from a
+//   state loaded just before the step (the layer must read the current state), a pair at rest
+//   2.9 m apart commanded at each other is changed to the model's nearest certified command
+//   (x = +-0.45: 2 drones, 0.55 each) and ends >= d_min and farther apart than without; a pair
+//   closing at 2 m/s each that the full command takes below d_min is changed (braking: farther
+//   apart than without) and reported infeasible, as drone_safety.h says such states always are;
+//   far-apart drones keep their commands bit for bit; sent head-on from 8 m, every certified
+//   step ends >= d_min without cost; determinism and exact resume with it on.
 #include "tests/test_drone_util.h"
 
 static const double kPi = 3.14159265358979323846;
@@ -332,6 +341,203 @@ static void test_spawn(void) {
   dt_close(&t);
 }
 
+// ---- safety layer -------------------------------------------------------------------------
+
+static int same_rollout(const char *ov_a, const char *ov_b, int steps) {
+  dt_env_t a, b;
+  if (dt_open(&a, "drone_swarm", ov_a, 11)) return 0;
+  if (dt_open(&b, "drone_swarm", ov_b, 11)) {
+    dt_close(&a);
+    return 0;
+  }
+  size_t cap = (size_t)steps *
+               (a.spec.n_agents * a.spec.max_obs_dim + a.spec.share_obs_dim + 3 + a.spec.n_agents);
+  dt_rec_t ra = {malloc(cap * sizeof(float)), 0, cap}, rb = {malloc(cap * sizeof(float)), 0, cap};
+  rng_t r1, r2;
+  rng_seed(&r1, 99);
+  rng_seed(&r2, 99);
+  dt_run_record(&a, &r1, steps, &ra);
+  dt_run_record(&b, &r2, steps, &rb);
+  int same = ra.n == rb.n && ra.n > 0 && memcmp(ra.buf, rb.buf, sizeof(float) * ra.n) == 0;
+  free(ra.buf);
+  free(rb.buf);
+  dt_close(&a);
+  dt_close(&b);
+  return same;
+}
+
+static void test_safety_spec(void) {
+  CHECK(same_rollout(NULL, "safety_layer=none", 200), "safety_layer=none = the option absent");
+  CHECK(!same_rollout(NULL, "safety_layer=project", 200), "the layer changes random play");
+  dt_env_t t;
+  if (dt_open(&t, "drone_swarm", "safety_layer=project", 1)) {
+    CHECK(0, "open with the layer");
+    return;
+  }
+  CHECK(t.spec.n_info == 10 && dt_info(&t, "mj_warnings") == 5 &&
+            dt_info(&t, "safety_interventions") == 6 && dt_info(&t, "safety_change") == 7 &&
+            dt_info(&t, "safety_steps") == 8 && dt_info(&t, "safety_infeasible") == 9,
+        "layer on: four safety values after the env's own (%d)", t.spec.n_info);
+  CHECK(t.state_size == 32 + 8 * (1 + 7 * 5 + 6 * 5 + 7 * 5) + 5, "layer on: same state size");
+  dt_close(&t);
+  const env_class_t *cls = env_find("drone_swarm");
+  dc_params_t p;
+  cfg_section_t sec = {"env", cls->params, cls->n_params, &p};
+  cfg_set_defaults(&sec, 1);
+  CHECK(cfg_override(&sec, 1, "env.safety_layer=shield") == ERR_INPUT, "safety_layer choices");
+  cfg_override(&sec, 1, "env.safety_layer=project");
+  cfg_override(&sec, 1, "env.command=acceleration");
+  env_spec_t spec;
+  void *shared = NULL;
+  CHECK(cls->shared_create(&p, &spec, &shared) == ERR_INPUT &&
+            strstr(err_message(), "env.safety_layer"),
+        "the layer needs velocity commands: %s", err_message());
+}
+
+// Both drones level at pos with world velocities vel ([2][3]), loaded just before the step.
+static int mj_place2(dt_env_t *t, const double *pos, const double *vel) {
+  int n = t->spec.n_agents;
+  dt_save(t);
+  double *d = dt_state_doubles(t);
+  for (int i = 0; i < 2; i++) {
+    dt_state_place(t, i, pos + 3 * i, NULL);
+    for (int a = 0; a < 3; a++) d[1 + 7 * n + 6 * i + a] = vel[3 * i + a];
+  }
+  return dt_load(t);
+}
+
+static double mj_separation(dt_env_t *t) {
+  dt_save(t);
+  const double *d = dt_state_doubles(t);
+  double dx = d[8] - d[1], dy = d[9] - d[2], dz = d[10] - d[3];
+  return sqrt(dx * dx + dy * dy + dz * dz);
+}
+
+// One step of two drones from (pos, vel) commanded x = +1 and -1 (at each other), with and
+// without the layer: separations after, and the layer's info values into f[4].
+static void mj_head_on_step(dt_env_t *on, dt_env_t *off, const double *pos, const double *vel,
+                            double *sep_on, double *sep_off, float *f) {
+  CHECK(mj_place2(on, pos, vel) == 0 && mj_place2(off, pos, vel) == 0, "load");
+  dt_set_actions(on, 0, 0, 0);
+  dt_set_actions(off, 0, 0, 0);
+  on->act[0] = off->act[0] = 1;
+  on->act[3] = off->act[3] = -1;
+  dt_step(on);
+  dt_step(off);
+  *sep_on = mj_separation(on);
+  *sep_off = mj_separation(off);
+  memcpy(f, on->out.info + dt_info(on, "safety_interventions"), sizeof(float) * 4);
+}
+
+static void test_safety_scenes(void) {
+  const char *ov = "n_drones=2 n_obstacles=0 spawn_centre=0,0,10 episode_length=100000";
+  char ov_on[200];
+  snprintf(ov_on, sizeof ov_on, "%s safety_layer=project", ov);
+  dt_env_t on, off;
+  if (dt_open(&off, "drone_swarm", ov, 5)) return;
+  if (dt_open(&on, "drone_swarm", ov_on, 5)) {
+    dt_close(&off);
+    return;
+  }
+  // At rest 2.9 m apart: the model's tracking radius is 0.06 + 0.1 |(2, 2, 1)| = 0.36 m, so the
+  // requirement is 2.72 m on the kinematic positions p + 0.2 u_x; full commands at each other
+  // give 2.5 m; the nearest certified joint command is x = 0.45 and -0.45.
+  const double p1[6] = {0, 0, 10, 2.9, 0, 10}, rest[6] = {0};
+  double sep_on, sep_off;
+  float f[4];
+  mj_head_on_step(&on, &off, p1, rest, &sep_on, &sep_off, f);
+  CHECK(f[0] == 2 && f[2] == 1 && f[3] == 0, "at rest: 2 drones changed, certified (%g %g %g)",
+        f[0], f[2], f[3]);
+  CHECK_NEAR(f[1], 2 * 0.55, 1e-5, "at rest: changes 1 -> 0.45 and -1 -> -0.45");
+  CHECK(sep_on >= 2.0 && sep_on > sep_off && on.out.team_cost == 0,
+        "at rest: %.4f m apart after the step with the layer, %.4f without", sep_on, sep_off);
+
+  // Closing at 2 m/s each from 2.3 m: the full command ends below d_min; no command of the box
+  // is certified from such a state (drone_safety.h), so: changed (braking), reported infeasible.
+  const double p2[6] = {0, 0, 10, 2.3, 0, 10}, v2[6] = {2, 0, 0, -2, 0, 0};
+  mj_head_on_step(&on, &off, p2, v2, &sep_on, &sep_off, f);
+  CHECK(sep_off < 2.0, "closing: the full command ends %.4f m apart without the layer", sep_off);
+  CHECK(f[0] == 2 && f[2] == 1 && f[3] == 1, "closing: changed and infeasible (%g %g %g)", f[0],
+        f[2], f[3]);
+  CHECK(sep_on > sep_off, "closing: braking ends farther apart (%.4f vs %.4f m)", sep_on, sep_off);
+  dt_close(&on);
+  dt_close(&off);
+}
+
+static void test_safety_unchanged(void) {
+  const char *ov = "n_drones=3 n_obstacles=0 spawn_centre=0,0,10 episode_length=100000";
+  char ov_on[200];
+  snprintf(ov_on, sizeof ov_on, "%s safety_layer=project", ov);
+  dt_env_t on, off;
+  if (dt_open(&off, "drone_swarm", ov, 6)) return;
+  if (dt_open(&on, "drone_swarm", ov_on, 6)) {
+    dt_close(&off);
+    return;
+  }
+  int base = dt_info(&on, "safety_interventions");
+  // Pairs >= 21 m apart; 20 steps at <= 2.3 m/s leave them > 11 m apart (requirement <= 3.1 m).
+  const double pos[9] = {-15, 0, 10, 15, 0, 10, 0, 15, 10};
+  CHECK(dt_place_all(&off, pos) == 0 && dt_place_all(&on, pos) == 0, "load");
+  rng_t r;
+  rng_seed(&r, 78);
+  int differ = 0, counted = 0;
+  for (int k = 0; k < 20; k++) {
+    dt_random_actions(&off, &r);
+    memcpy(on.act, off.act, sizeof(float) * 9);
+    dt_step(&off);
+    dt_step(&on);
+    differ += memcmp(on.obs, off.obs, sizeof(float) * 3 * on.spec.max_obs_dim) != 0 ||
+              memcmp(on.share, off.share, sizeof(float) * on.spec.share_obs_dim) != 0 ||
+              on.out.reward != off.out.reward;
+    for (int j = 0; j < DC_N_SAFETY_INFO; j++) counted += on.out.info[base + j] != 0;
+  }
+  CHECK(differ == 0, "safe commands: %d of 20 steps differ from the layer off", differ);
+  CHECK(counted == 0, "safe commands: %d nonzero safety values", counted);
+  dt_close(&on);
+  dt_close(&off);
+}
+
+// Two drones 8 m apart sent at each other at full speed for 40 steps: without the layer they
+// break d_min; with it every certified step ends >= d_min and without drone-drone cost.
+static void test_safety_closed_loop(void) {
+  const char *ov = "n_drones=2 n_obstacles=0 spawn_centre=0,0,10 episode_length=100000";
+  char ov_on[200];
+  snprintf(ov_on, sizeof ov_on, "%s safety_layer=project", ov);
+  double min_sep[2] = {INFINITY, INFINITY};
+  int certified = 0, broken = 0, interventions = 0;
+  for (int layer = 0; layer < 2; layer++) {
+    dt_env_t t;
+    if (dt_open(&t, "drone_swarm", layer ? ov_on : ov, 8)) return;
+    const double p[6] = {-4, 0, 10, 4, 0, 10}, rest[6] = {0};
+    CHECK(mj_place2(&t, p, rest) == 0, "load");
+    int base = dt_info(&t, "safety_interventions");
+    for (int k = 0; k < 40 && !t.out.done; k++) {
+      dt_set_actions(&t, 0, 0, 0);
+      t.act[0] = 1;
+      t.act[3] = -1;
+      dt_step(&t);
+      double sep = mj_separation(&t);
+      min_sep[layer] = fmin(min_sep[layer], sep);
+      if (layer) {
+        interventions += t.out.info[base] > 0;
+        if (t.out.info[base + 3] == 0) {
+          certified++;
+          broken += sep < 2.0 || t.out.info[0] != 0;
+        }
+      }
+    }
+    dt_close(&t);
+  }
+  printf(
+      "drone_swarm safety layer, two drones sent head-on: min separation %.3f m without, "
+      "%.3f m with (%d intervention steps, %d of 40 certified)\n",
+      min_sep[0], min_sep[1], interventions, certified);
+  CHECK(min_sep[0] < 2.0, "the scene breaks d_min without the layer (%.3f)", min_sep[0]);
+  CHECK(interventions > 0 && certified > 0, "the layer acted (%d) and certified (%d)",
+        interventions, certified);
+  CHECK(broken == 0, "%d certified steps ended below d_min or in cost", broken);
+}
+
 int main(void) {
   test_spec();
   test_hover();
@@ -345,5 +551,10 @@ int main(void) {
   dt_determinism_and_resume("drone_swarm", "command=acceleration");
   dt_soak("drone_swarm", NULL, 20000, 1);
   dt_soak("drone_swarm", "n_drones=64", 2000, 2);
+  test_safety_spec();
+  test_safety_scenes();
+  test_safety_unchanged();
+  test_safety_closed_loop();
+  dt_determinism_and_resume("drone_swarm", "safety_layer=project");
   return check_report("test_drone_swarm");
 }
