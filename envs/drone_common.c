@@ -205,7 +205,10 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
   w->d_min = p->d_min;
   w->d_safe = p->d_safe;
   w->arrival_radius = p->arrival_radius;
-  w->step_weight = p->reward_scale_dt ? DC_DT_S : 1.0;
+  w->reward_progress = strcmp(p->reward, "progress") == 0;
+  if (!w->reward_progress && strcmp(p->reward, "seed") != 0)
+    return err_input("env.reward: '%s' is not one of seed|progress", p->reward);
+  w->step_weight = p->reward_scale_dt || w->reward_progress ? DC_DT_S : 1.0;
   w->episode_length = p->episode_length;
   w->cost_limit = p->cost_limit >= 0 ? p->cost_limit : 0.025 * w->n * w->episode_length;
   w->safety_layer = safety;
@@ -324,8 +327,8 @@ void dc_distances(const dc_world_t *w, const double *pos, dc_scratch_t *sc) {
   }
 }
 
-int dc_evaluate(const dc_world_t *w, const double *pos, const uint8_t *crashed, uint8_t *arrived,
-                dc_scratch_t *sc, env_step_t *out) {
+int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const uint8_t *crashed,
+                uint8_t *arrived, dc_scratch_t *sc, env_step_t *out) {
   int n = w->n, n_dd = 0, n_do = 0, arrivals = 0, crashes = 0, all_in = 1;
   double team_reward = 0.0, team_cost = 0.0;
   dc_distances(w, pos, sc);
@@ -333,6 +336,12 @@ int dc_evaluate(const dc_world_t *w, const double *pos, const uint8_t *crashed, 
     const double *p = pos + 3 * i;
     double to_slot = dc_dist3(p, w->slot[i]);
     double r = -w->step_weight * to_slot;
+    if (w->reward_progress) {  // dt v_i . (slot_i - p_i) / |slot_i - p_i|
+      double toward = 0.0;
+      for (int a = 0; a < 3 && to_slot > 1e-9; a++)
+        toward += vel[3 * i + a] * (w->slot[i][a] - p[a]) / to_slot;
+      r = w->step_weight * toward;
+    }
     int close = 0, near_obstacle = 0;
     for (int j = 0; j < n; j++) {
       double d = sc->dist[i * n + j];

@@ -583,7 +583,7 @@ static void ds_step(void *env, const float *actions, rng_t *rng, env_step_t *out
   ds_physics(e);
   e->steps++;
   ds_gather(e);
-  int terminal = dc_evaluate(&s->world, e->pos, e->crashed, e->arrived, e->sc, out);
+  int terminal = dc_evaluate(&s->world, e->pos, e->vel, e->crashed, e->arrived, e->sc, out);
   if (safety) memcpy(out->info + DS_N_INFO, e->safety.info, sizeof e->safety.info);
   out->truncated = !terminal && e->steps >= s->world.episode_length;
   out->done = terminal || out->truncated;

@@ -9,7 +9,9 @@
 // * cost: two drones at 1.9 m cost 1 each, at 2.1 m nothing; a drone at r_k + d_safe -/+ 0.05 m
 //   from an obstacle costs 1 / 0; both at once cost 2;
 // * reward: the seed's terms to 1e-9, the dt scaling, the latched +100, -100 on a crash;
-//   success only when every drone is in its slot and none crashed;
+//   success only when every drone is in its slot and none crashed; reward = progress: dt times
+//   the velocity component towards the slot (+ towards, - away, 0 sideways), the proximity
+//   term x dt, events unchanged; a bad value refused naming env.reward;
 // * observations: layout, the K nearest in order (ties by index), obstacle surface distances,
 //   zero padding; share_obs layout; the ring adjacency for even, odd and large K.
 #include <math.h>
@@ -162,6 +164,8 @@ static void test_spawn(void) {
 }
 
 // A 3-drone world far from the obstacles: drones placed by hand.
+static const double zero_vel[3 * DC_MAX_DRONES];  // every drone at rest
+
 static void small_world(dc_world_t *w, int scale_dt) {
   dc_params_t p;
   defaults(&p);
@@ -206,7 +210,7 @@ static void test_cost_reward(void) {
   uint8_t arrived[3] = {0}, crashed[3] = {0};
   // Drones 0 and 1 at 1.9 m, drone 2 far: cost 1 each for 0 and 1.
   double pos[9] = {-10, -10, 5, -10 + 1.9, -10, 5, -10, 10, 5};
-  CHECK(dc_evaluate(&w, pos, crashed, arrived, &sc, &out) == 0, "not terminal");
+  CHECK(dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out) == 0, "not terminal");
   CHECK(costs[0] == 1 && costs[1] == 1 && costs[2] == 0 && out.team_cost == 2,
         "1.9 m: costs %g %g %g team %g", costs[0], costs[1], costs[2], out.team_cost);
   CHECK(out.info[DC_INFO_COST_DD] == 2 && out.info[DC_INFO_COST_DO] == 0, "components");
@@ -216,29 +220,29 @@ static void test_cost_reward(void) {
   CHECK_NEAR(out.reward, want, 1e-3, "team reward: -distances - 10 (d_min - d) twice");
   CHECK_NEAR(sc.drone_reward[0], -dist3(pos, w.slot[0]) - 1.0, 1e-9, "drone 0's reward");
   pos[3] = -10 + 2.1;
-  dc_evaluate(&w, pos, crashed, arrived, &sc, &out);
+  dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out);
   CHECK(out.team_cost == 0 && costs[0] == 0 && costs[1] == 0, "2.1 m: no cost");
   // Three drones pairwise close: each costs 1 (an indicator), the penalty counts neighbours.
   double tri[9] = {-10, -10, 5, -9, -10, 5, -9.5, -10 + 0.866, 5};
-  dc_evaluate(&w, tri, crashed, arrived, &sc, &out);
+  dc_evaluate(&w, tri, zero_vel, crashed, arrived, &sc, &out);
   CHECK(out.team_cost == 3 && costs[0] == 1, "triangle of 1 m: cost 1 per drone");
   CHECK_NEAR(sc.drone_reward[0], -dist3(tri, w.slot[0]) - 10.0 - 10 * (2 - dist3(tri, tri + 6)),
              1e-9, "penalty per too-close neighbour");
 
   // Obstacle 0 (3, 3, 2), r 1, d_safe 2: cost inside 3 m.
   double near[9] = {3, 3, 2 + 2.95, -10, 0, 5, -10, 10, 5};
-  dc_evaluate(&w, near, crashed, arrived, &sc, &out);
+  dc_evaluate(&w, near, zero_vel, crashed, arrived, &sc, &out);
   CHECK(costs[0] == 1 && out.team_cost == 1 && out.info[DC_INFO_COST_DO] == 1,
         "r + d_safe - 0.05: cost %g", costs[0]);
   near[2] = 2 + 3.05;
-  dc_evaluate(&w, near, crashed, arrived, &sc, &out);
+  dc_evaluate(&w, near, zero_vel, crashed, arrived, &sc, &out);
   CHECK(costs[0] == 0 && out.team_cost == 0, "r + d_safe + 0.05: cost %g", costs[0]);
   // Both kinds at once: 2.
   near[2] = 2 + 2.95;
   near[3] = 3 + 1.5;
   near[4] = 3;
   near[5] = 2 + 2.95;
-  dc_evaluate(&w, near, crashed, arrived, &sc, &out);
+  dc_evaluate(&w, near, zero_vel, crashed, arrived, &sc, &out);
   CHECK(costs[0] == 2 && costs[1] == 2 && out.team_cost == 4,
         "near an obstacle and a drone: 2 each (%g %g)", costs[0], costs[1]);
 
@@ -247,17 +251,17 @@ static void test_cost_reward(void) {
   for (int i = 0; i < 3; i++)
     for (int a = 0; a < 3; a++) at[3 * i + a] = w.slot[i][a] + (i == 2 && a == 0 ? 5.0 : 0.3);
   memset(arrived, 0, 3);
-  CHECK(dc_evaluate(&w, at, crashed, arrived, &sc, &out) == 0, "two of three in: not done");
+  CHECK(dc_evaluate(&w, at, zero_vel, crashed, arrived, &sc, &out) == 0, "two of three in: not done");
   CHECK(out.info[DC_INFO_ARRIVALS] == 2 && arrived[0] && arrived[1] && !arrived[2], "arrivals 2");
   CHECK_NEAR(sc.drone_reward[0], 100 - sqrt(3 * 0.09), 1e-9, "arrival bonus");
-  dc_evaluate(&w, at, crashed, arrived, &sc, &out);
+  dc_evaluate(&w, at, zero_vel, crashed, arrived, &sc, &out);
   CHECK(out.info[DC_INFO_ARRIVALS] == 0 && sc.drone_reward[0] < 0, "the bonus is paid once");
   at[6] = w.slot[2][0] + 0.3;
-  CHECK(dc_evaluate(&w, at, crashed, arrived, &sc, &out) == 1, "all in: done");
+  CHECK(dc_evaluate(&w, at, zero_vel, crashed, arrived, &sc, &out) == 1, "all in: done");
   CHECK(out.info[DC_INFO_SUCCESS] == 1 && out.info[DC_INFO_ARRIVALS] == 1, "success");
   // A crash ends it without success, -100 to the crashed drone.
   crashed[1] = 1;
-  CHECK(dc_evaluate(&w, at, crashed, arrived, &sc, &out) == 1, "crash: done");
+  CHECK(dc_evaluate(&w, at, zero_vel, crashed, arrived, &sc, &out) == 1, "crash: done");
   CHECK(out.info[DC_INFO_SUCCESS] == 0 && out.info[DC_INFO_CRASHES] == 1, "crash, no success");
   CHECK_NEAR(sc.drone_reward[1], -100 - sqrt(3 * 0.09), 1e-9, "crash penalty");
 
@@ -266,12 +270,53 @@ static void test_cost_reward(void) {
   small_world(&ws, 1);
   uint8_t none[3] = {0}, arr2[3] = {0};
   double pos3[9] = {-10, -10, 5, -10 + 1.9, -10, 5, -10, 10, 5};
-  dc_evaluate(&ws, pos3, none, arr2, &sc, &out);
+  dc_evaluate(&ws, pos3, zero_vel, none, arr2, &sc, &out);
   CHECK_NEAR(sc.drone_reward[0], 0.1 * (-dist3(pos3, ws.slot[0]) - 1.0), 1e-9, "scaled terms");
   none[2] = 1;
-  dc_evaluate(&ws, pos3, none, arr2, &sc, &out);
+  dc_evaluate(&ws, pos3, zero_vel, none, arr2, &sc, &out);
   CHECK_NEAR(sc.drone_reward[2], -0.1 * dist3(pos3 + 6, ws.slot[2]) - 100, 1e-9,
              "crash penalty unscaled");
+}
+
+// reward = progress: dt v . unit(slot - p), the proximity penalty x dt, events unchanged.
+static void test_progress_reward(void) {
+  dc_params_t p;
+  defaults(&p);
+  p.n_drones = 3;
+  snprintf(p.reward, sizeof p.reward, "progress");
+  dc_world_t w;
+  CHECK(dc_world_init(&w, &p) == 0, "progress world: %s", err_message());
+  dc_scratch_t sc;
+  float costs[3];
+  env_step_t out = {.costs = costs};
+  uint8_t arrived[3] = {0}, crashed[3] = {0};
+  double pos[9] = {-10, -10, 5, -10 + 1.9, -10, 5, -10, 10, 5};
+  double vel[9] = {0};
+  double u[3], d = dist3(pos, w.slot[0]);
+  for (int a = 0; a < 3; a++) u[a] = (w.slot[0][a] - pos[a]) / d;
+  // Drone 0 at 2 m/s towards its slot, drone 1 at 1 m/s away from its slot, drone 2 sideways.
+  double d1 = dist3(pos + 3, w.slot[1]);
+  for (int a = 0; a < 3; a++) {
+    vel[a] = 2.0 * u[a];
+    vel[3 + a] = -(w.slot[1][a] - pos[3 + a]) / d1;
+  }
+  double u2[3], d2 = dist3(pos + 6, w.slot[2]);
+  for (int a = 0; a < 3; a++) u2[a] = (w.slot[2][a] - pos[6 + a]) / d2;
+  double side[3] = {u2[1], -u2[0], 0.0};  // perpendicular to u2 (u2 . side = 0)
+  for (int a = 0; a < 3; a++) vel[6 + a] = side[a];
+  dc_evaluate(&w, pos, vel, crashed, arrived, &sc, &out);
+  CHECK_NEAR(sc.drone_reward[0], 0.1 * 2.0 - 0.1 * 10 * (2.0 - 1.9), 1e-9,
+             "towards at 2 m/s, one neighbour at 1.9 m");
+  CHECK_NEAR(sc.drone_reward[1], -0.1 - 0.1 * 10 * (2.0 - 1.9), 1e-9, "away at 1 m/s");
+  CHECK_NEAR(sc.drone_reward[2], 0.0, 1e-9, "sideways: no progress");
+  CHECK(costs[0] == 1 && costs[1] == 1 && costs[2] == 0, "costs unchanged by the reward form");
+  // At rest a crash costs exactly the event.
+  crashed[2] = 1;
+  dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out);
+  CHECK_NEAR(sc.drone_reward[2], -100.0, 1e-9, "crash at rest: -100");
+  snprintf(p.reward, sizeof p.reward, "distance");
+  CHECK(dc_world_init(&w, &p) == ERR_INPUT && strstr(err_message(), "env.reward"),
+        "bad reward refused: %s", err_message());
 }
 
 static void test_observe(void) {
@@ -361,6 +406,7 @@ static void test_spec(void) {
 }
 
 int main(void) {
+  test_progress_reward();
   test_world();
   test_spawn();
   test_crash();
