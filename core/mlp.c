@@ -18,6 +18,7 @@
 #include "core/err.h"
 
 #define MLP_LN_EPS 1e-5
+#define MLP_LN_ROWS 8  // rows whose LayerNorm sums are interleaved (see layernorm_stats)
 
 // ---------------------------------------------------------------------------------------------
 // Creation
@@ -112,6 +113,7 @@ int mlp_create(mlp_t *m, const mlp_config_t *cfg, int max_batch) {
   ok &= (m->scratch_b = mlp_alloc_rows(B, max_width)) != NULL;
   ok &= (m->scratch_c = mlp_alloc_rows(B, max_width)) != NULL;
   ok &= (m->scratch_d = mlp_alloc_rows(B, max_width)) != NULL;
+  ok &= (m->ln_tmp = mlp_alloc_rows(2 * MLP_LN_ROWS, max_width)) != NULL;
   if (!ok) {
     mlp_destroy(m);
     return ERR_FAIL;  // err_calloc recorded the message
@@ -134,6 +136,7 @@ void mlp_destroy(mlp_t *m) {
   free(m->scratch_b);
   free(m->scratch_c);
   free(m->scratch_d);
+  free(m->ln_tmp);
   memset(m, 0, sizeof *m);
 }
 
@@ -214,46 +217,139 @@ static void matmul_wt_acc(float *y, const float *x, const float *w, int batch, i
               y, n_o);
 }
 
+// LayerNorm's row statistics are sums in double, and a sum of double additions is one chain of
+// dependent adds: a row at a time, the loops wait on the add latency. Rows are independent, so
+// MLP_LN_ROWS rows are summed side by side (each row still adds its elements in order j = 0..n-1,
+// so every result is bit-identical to the one-row loop) and the adds of different rows overlap.
+// The element-wise float passes stay one row at a time, vectorised over j.
+
+// mean and rstd of nr <= MLP_LN_ROWS rows x [nr][n]: two-pass in double (the rows are short and
+// this avoids cancellation). Inlined with nr constant, the accumulators live in registers.
+static inline void layernorm_stats(const float *x, int n, int nr, float *mean, float *rstd) {
+  double mu[MLP_LN_ROWS], var[MLP_LN_ROWS];
+  for (int k = 0; k < nr; k++) mu[k] = var[k] = 0.0;
+  for (int j = 0; j < n; j++)
+    for (int k = 0; k < nr; k++) mu[k] += x[(size_t)k * n + j];
+  for (int k = 0; k < nr; k++) mu[k] /= n;
+  for (int j = 0; j < n; j++)
+    for (int k = 0; k < nr; k++) {
+      double d = x[(size_t)k * n + j] - mu[k];
+      var[k] += d * d;
+    }
+  for (int k = 0; k < nr; k++) {
+    mean[k] = (float)mu[k];
+    rstd[k] = (float)(1.0 / sqrt(var[k] / n + MLP_LN_EPS));
+  }
+}
+
+// y = gamma * (x - mean) * rstd + beta for one row.
+static void layernorm_apply_row(float *restrict y, const float *restrict x, float mean, float rstd,
+                                const float *restrict gamma, const float *restrict beta, int n) {
+  for (int j = 0; j < n; j++) y[j] = gamma[j] * ((x[j] - mean) * rstd) + beta[j];
+}
+
 // LayerNorm of each row: y = gamma * (x - mean) * rstd + beta, caching mean and rstd.
 static void layernorm_forward(float *y, float *mean, float *rstd, const float *x,
                               const float *gamma, const float *beta, int batch, int n) {
-  for (int r = 0; r < batch; r++) {
-    const float *xr = x + (size_t)r * n;
-    float *yr = y + (size_t)r * n;
-    // Two-pass mean/variance in double: the rows are short and this avoids cancellation.
-    double mu = 0.0, var = 0.0;
-    for (int j = 0; j < n; j++) mu += xr[j];
-    mu /= n;
-    for (int j = 0; j < n; j++) var += (xr[j] - mu) * (xr[j] - mu);
-    var /= n;
-    mean[r] = (float)mu;
-    rstd[r] = (float)(1.0 / sqrt(var + MLP_LN_EPS));
-    for (int j = 0; j < n; j++) yr[j] = gamma[j] * ((xr[j] - mean[r]) * rstd[r]) + beta[j];
+  for (int r0 = 0; r0 < batch; r0 += MLP_LN_ROWS) {
+    int nr = batch - r0 < MLP_LN_ROWS ? batch - r0 : MLP_LN_ROWS;
+    const float *xb = x + (size_t)r0 * n;
+    if (nr == MLP_LN_ROWS)
+      layernorm_stats(xb, n, MLP_LN_ROWS, mean + r0, rstd + r0);
+    else
+      for (int k = 0; k < nr; k++)
+        layernorm_stats(xb + (size_t)k * n, n, 1, mean + r0 + k, rstd + r0 + k);
+    for (int k = 0; k < nr; k++) {
+      size_t off = (size_t)(r0 + k) * n;
+      layernorm_apply_row(y + off, x + off, mean[r0 + k], rstd[r0 + k], gamma, beta, n);
+    }
+  }
+}
+
+// Sums in double of the rows of a [4][n] and of b [4][n], the four rows side by side.
+static void layernorm_row_sums4(const float *a, const float *b, int n, double *sum_a,
+                                double *sum_b) {
+  const float *a0 = a, *a1 = a + n, *a2 = a + 2 * (size_t)n, *a3 = a + 3 * (size_t)n;
+  const float *b0 = b, *b1 = b + n, *b2 = b + 2 * (size_t)n, *b3 = b + 3 * (size_t)n;
+  double sa0 = 0.0, sa1 = 0.0, sa2 = 0.0, sa3 = 0.0, sb0 = 0.0, sb1 = 0.0, sb2 = 0.0, sb3 = 0.0;
+  for (int j = 0; j < n; j++) {
+    sa0 += a0[j];
+    sa1 += a1[j];
+    sa2 += a2[j];
+    sa3 += a3[j];
+    sb0 += b0[j];
+    sb1 += b1[j];
+    sb2 += b2[j];
+    sb3 += b3[j];
+  }
+  sum_a[0] = sa0, sum_a[1] = sa1, sum_a[2] = sa2, sum_a[3] = sa3;
+  sum_b[0] = sb0, sum_b[1] = sb1, sum_b[2] = sb2, sum_b[3] = sb3;
+}
+
+// The same for one row.
+static void layernorm_row_sums1(const float *a, const float *b, int n, double *sum_a,
+                                double *sum_b) {
+  double sa = 0.0, sb = 0.0;
+  for (int j = 0; j < n; j++) {
+    sa += a[j];
+    sb += b[j];
+  }
+  *sum_a = sa;
+  *sum_b = sb;
+}
+
+// One row of the parameter part of the LayerNorm backward: dgamma += g*xhat, dbeta += g, and
+// (gg, ggx not NULL) gg = g*gamma, ggx = gg*xhat for the input gradient.
+static void layernorm_backward_row(float *restrict dgamma, float *restrict dbeta,
+                                   float *restrict gg, float *restrict ggx, const float *g,
+                                   const float *restrict x, float mean, float rstd,
+                                   const float *restrict gamma, int n) {
+  for (int j = 0; j < n; j++) {
+    float xhat = (x[j] - mean) * rstd;
+    dgamma[j] += g[j] * xhat;
+    dbeta[j] += g[j];
+  }
+  if (!gg) return;
+  for (int j = 0; j < n; j++) {
+    float xhat = (x[j] - mean) * rstd;
+    gg[j] = g[j] * gamma[j];
+    ggx[j] = gg[j] * xhat;
   }
 }
 
 // LayerNorm backward for rows x with cached mean/rstd, given g = dL/dy: dgamma += sum_r g*xhat,
 // dbeta += sum_r g and, if dx is not NULL, dx = rstd*(gg - mean(gg) - xhat*mean(gg*xhat)) with
-// gg = g*gamma. dx may alias g.
+// gg = g*gamma. dx may alias g. tmp: [2 MLP_LN_ROWS][n] work rows.
 static void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *g,
                                const float *x, const float *mean, const float *rstd,
-                               const float *gamma, int batch, int n) {
-  for (int r = 0; r < batch; r++) {
-    const float *gr = g + (size_t)r * n, *xr = x + (size_t)r * n;
-    double sum_g = 0.0, sum_gx = 0.0;
-    for (int j = 0; j < n; j++) {
-      float xhat = (xr[j] - mean[r]) * rstd[r];
-      dgamma[j] += gr[j] * xhat;
-      dbeta[j] += gr[j];
-      sum_g += gr[j] * gamma[j];
-      sum_gx += gr[j] * gamma[j] * xhat;
+                               const float *gamma, int batch, int n, float *tmp) {
+  float *gg = tmp, *ggx = tmp + (size_t)MLP_LN_ROWS * n;
+  for (int r0 = 0; r0 < batch; r0 += MLP_LN_ROWS) {
+    int nr = batch - r0 < MLP_LN_ROWS ? batch - r0 : MLP_LN_ROWS;
+    // Rows in order: dgamma and dbeta accumulate over rows.
+    for (int k = 0; k < nr; k++) {
+      size_t off = (size_t)(r0 + k) * n;
+      layernorm_backward_row(dgamma, dbeta, dx ? gg + (size_t)k * n : NULL,
+                             dx ? ggx + (size_t)k * n : NULL, g + off, x + off, mean[r0 + k],
+                             rstd[r0 + k], gamma, n);
     }
     if (!dx) continue;
-    float mean_g = (float)(sum_g / n), mean_gx = (float)(sum_gx / n);
-    float *dxr = dx + (size_t)r * n;
-    for (int j = 0; j < n; j++) {
-      float xhat = (xr[j] - mean[r]) * rstd[r];
-      dxr[j] = rstd[r] * (gr[j] * gamma[j] - mean_g - xhat * mean_gx);
+    double sum_g[MLP_LN_ROWS], sum_gx[MLP_LN_ROWS];
+    int k0 = 0;
+    for (; k0 + 4 <= nr; k0 += 4)
+      layernorm_row_sums4(gg + (size_t)k0 * n, ggx + (size_t)k0 * n, n, sum_g + k0, sum_gx + k0);
+    for (; k0 < nr; k0++)
+      layernorm_row_sums1(gg + (size_t)k0 * n, ggx + (size_t)k0 * n, n, sum_g + k0, sum_gx + k0);
+    for (int k = 0; k < nr; k++) {
+      size_t off = (size_t)(r0 + k) * n;
+      float m = mean[r0 + k], s = rstd[r0 + k];
+      float mean_g = (float)(sum_g[k] / n), mean_gx = (float)(sum_gx[k] / n);
+      const float *restrict xr = x + off, *restrict ggr = gg + (size_t)k * n;
+      float *restrict dxr = dx + off;
+      for (int j = 0; j < n; j++) {
+        float xhat = (xr[j] - m) * s;
+        dxr[j] = s * (ggr[j] - mean_g - xhat * mean_gx);
+      }
     }
   }
 }
@@ -360,7 +456,7 @@ static void hidden_block_backward(const mlp_t *m, const float *params, float *dp
   int n = m->dims[l + 1];
   if (m->cfg.hidden_layernorm)
     layernorm_backward(g, dparams + m->ln_gamma[l], dparams + m->ln_beta[l], g, m->post[l],
-                       m->ln_mean[l], m->ln_rstd[l], params + m->ln_gamma[l], batch, n);
+                       m->ln_mean[l], m->ln_rstd[l], params + m->ln_gamma[l], batch, n, m->ln_tmp);
   activation_scale(g, m->pre[l], m->post[l], (size_t)batch * n, m->cfg.act);
 }
 
@@ -385,7 +481,7 @@ void mlp_backward(mlp_t *m, const float *params, const float *dy, float *dparams
   }
   if (c->input_layernorm)
     layernorm_backward(dx, dparams + m->in_gamma, dparams + m->in_beta, g, m->x_in, m->in_mean,
-                       m->in_rstd, params + m->in_gamma, batch, c->n_in);
+                       m->in_rstd, params + m->in_gamma, batch, c->n_in, m->ln_tmp);
 }
 
 // ---------------------------------------------------------------------------------------------

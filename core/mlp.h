@@ -42,6 +42,7 @@ typedef struct {
   float *ln_mean[MLP_MAX_LAYERS], *ln_rstd[MLP_MAX_LAYERS];  // [B]
   float *scratch_a, *scratch_b;                // [B][max width] backward/tangent work
   float *scratch_c, *scratch_d;
+  float *ln_tmp;                               // LayerNorm backward work rows (mlp.c)
   const float *x_in;                           // input pointer of the last forward
   int last_batch;
 } mlp_t;

@@ -12,7 +12,9 @@
 #include "core/rng.h"
 #include "tests/check.h"
 
-#define MAX_BATCH 8
+// 8 and 13 rows: mlp.c's LayerNorm sums whole blocks of 8 (backward: 4) rows side by side and
+// the remaining rows one at a time; 13 exercises a full block and every kind of remainder.
+#define MAX_BATCH 13
 
 // Architectures exercised: two hidden layers of different widths, none, and one.
 typedef struct {
@@ -20,7 +22,7 @@ typedef struct {
 } arch_t;
 static const arch_t ARCHS[] = {{5, 3, 2, {7, 6}}, {4, 2, 0, {0}}, {3, 1, 1, {8}}};
 #define N_ARCHS (int)(sizeof ARCHS / sizeof ARCHS[0])
-static const int BATCHES[] = {1, 3, MAX_BATCH};
+static const int BATCHES[] = {1, 3, 8, MAX_BATCH};
 #define N_BATCHES (int)(sizeof BATCHES / sizeof BATCHES[0])
 
 static mlp_config_t make_config(const arch_t *a, mlp_act_t act, int in_ln, int hid_ln) {
