@@ -14,8 +14,10 @@
 #define DC_SLOT_LATTICE_R 8     // slot candidates: lattice offsets in [-R, R]^3
 #define DC_EXTRA_RADIUS_M 1.0   // radius of generated obstacles (the seed's)
 
-const char *const dc_info_names[DC_N_INFO] = {"cost_drone_drone", "cost_drone_obstacle", "arrivals",
-                                              "crashes", "success"};
+const char *const dc_info_names[DC_N_INFO] = {
+    "cost_drone_drone", "cost_drone_obstacle", "arrivals",    "crashes",
+    "success",          "crash_floor",         "crash_obstacle", "crash_drone",
+    "crash_tilt"};
 const char *const dc_safety_info_names[DC_N_SAFETY_INFO] = {"safety_interventions", "safety_change",
                                                             "safety_steps", "safety_infeasible"};
 
@@ -301,16 +303,19 @@ int dc_crash_test(const dc_world_t *w, const double *pos, int stride, uint8_t *c
   const double r = DC_DRONE_RADIUS_M, touch2 = 4.0 * r * r;
   for (int i = 0; i < w->n; i++) {
     const double *p = pos + (size_t)stride * i;
-    if (p[2] < DC_CRASH_HEIGHT_M) crashed[i] = 1;
+    if (p[2] < DC_CRASH_HEIGHT_M) crashed[i] |= DC_CRASH_FLOOR;
     for (int o = 0; o < w->m; o++) {
       const double *c = w->obstacle[o];
       double dx = p[0] - c[0], dy = p[1] - c[1], dz = p[2] - c[2], rr = c[3] + r;
-      if (dx * dx + dy * dy + dz * dz < rr * rr) crashed[i] = 1;
+      if (dx * dx + dy * dy + dz * dz < rr * rr) crashed[i] |= DC_CRASH_OBSTACLE;
     }
     for (int j = i + 1; j < w->n; j++) {
       const double *q = pos + (size_t)stride * j;
       double dx = p[0] - q[0], dy = p[1] - q[1], dz = p[2] - q[2];
-      if (dx * dx + dy * dy + dz * dz < touch2) crashed[i] = crashed[j] = 1;
+      if (dx * dx + dy * dy + dz * dz < touch2) {
+        crashed[i] |= DC_CRASH_DRONE;
+        crashed[j] |= DC_CRASH_DRONE;
+      }
     }
   }
   int count = 0;
@@ -330,6 +335,7 @@ void dc_distances(const dc_world_t *w, const double *pos, dc_scratch_t *sc) {
 int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const uint8_t *crashed,
                 uint8_t *arrived, dc_scratch_t *sc, env_step_t *out) {
   int n = w->n, n_dd = 0, n_do = 0, arrivals = 0, crashes = 0, all_in = 1;
+  int kinds[4] = {0, 0, 0, 0};  // floor, obstacle, drone, tilt
   double team_reward = 0.0, team_cost = 0.0;
   dc_distances(w, pos, sc);
   for (int i = 0; i < n; i++) {
@@ -362,6 +368,7 @@ int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const
     if (crashed[i]) {
       r += DC_CRASH_REWARD;
       crashes++;
+      for (int k = 0; k < 4; k++) kinds[k] += (crashed[i] >> k) & 1;
     }
     n_dd += close;
     n_do += near_obstacle;
@@ -378,6 +385,7 @@ int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const
   out->info[DC_INFO_ARRIVALS] = (float)arrivals;
   out->info[DC_INFO_CRASHES] = (float)crashes;
   out->info[DC_INFO_SUCCESS] = (float)success;
+  for (int k = 0; k < 4; k++) out->info[DC_INFO_CRASH_FLOOR + k] = (float)kinds[k];
   return crashes > 0 || success;
 }
 

@@ -56,6 +56,7 @@
 // * Crash (ends the episode, -100 to each crashed drone): collision spheres of radius
 //   DC_DRONE_RADIUS_M touching (drone-drone centres < 2 r, drone-obstacle < r_k + r), or the
 //   drone below DC_CRASH_HEIGHT_M (the floor is z = 0); drone_swarm adds tilt beyond 60 deg.
+//   The kinds are logged apart (info crash_floor, crash_obstacle, crash_drone, crash_tilt).
 //   The seed charged -100 per step inside an obstacle and went on; a crashed quadrotor cannot.
 // * Success (ends the episode, not truncated): every drone within arrival_radius of its slot at
 //   the end of a step (the seed's done test, with slots instead of the one point).
@@ -123,8 +124,15 @@ enum {
   DC_INFO_ARRIVALS,
   DC_INFO_CRASHES,
   DC_INFO_SUCCESS,
+  DC_INFO_CRASH_FLOOR,     // drones crashed this step by kind (a drone may count in several)
+  DC_INFO_CRASH_OBSTACLE,
+  DC_INFO_CRASH_DRONE,
+  DC_INFO_CRASH_TILT,
   DC_N_INFO
 };
+
+// Crash kinds: bits of a crashed[] entry (nonzero = crashed).
+enum { DC_CRASH_FLOOR = 1, DC_CRASH_OBSTACLE = 2, DC_CRASH_DRONE = 4, DC_CRASH_TILT = 8 };
 
 // info[] slots the safety layer appends after an env's own, only when it is on.
 enum {

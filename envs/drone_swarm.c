@@ -93,7 +93,9 @@
 enum { DS_INFO_WARNINGS = DC_N_INFO, DS_N_INFO };
 
 static const char *const ds_info_names[DS_N_INFO] = {
-    "cost_drone_drone", "cost_drone_obstacle", "arrivals", "crashes", "success", "mj_warnings"};
+    "cost_drone_drone", "cost_drone_obstacle", "arrivals",    "crashes",    "success",
+    "crash_floor",      "crash_obstacle",      "crash_drone", "crash_tilt", "mj_warnings"};
+_Static_assert(DC_N_INFO == 9, "ds_info_names repeats dc_info_names: keep them in step");
 _Static_assert(DS_N_INFO + DC_N_SAFETY_INFO <= ENV_MAX_INFO, "info slots");
 
 typedef struct {
@@ -505,7 +507,7 @@ static int ds_physics(ds_env_t *e) {
     for (int i = 0; i < n; i++) ds_control(e, i);
     mj_step(m, d);
     for (int i = 0; i < n; i++)
-      if (ds_tilted(s, d->qpos + 7 * i + 3)) e->crashed[i] = 1;
+      if (ds_tilted(s, d->qpos + 7 * i + 3)) e->crashed[i] |= DC_CRASH_TILT;
     crashes = dc_crash_test(&s->world, d->qpos, 7, e->crashed);
   }
   return crashes;

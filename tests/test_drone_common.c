@@ -186,6 +186,8 @@ static void test_crash(void) {
   pos[3 * 1 + 1] = -10 + 0.11;
   CHECK(dc_crash_test(&w, pos, 3, crashed) == 2 && crashed[0] && crashed[1] && !crashed[2],
         "0.11 m apart: both crash");
+  CHECK(crashed[0] == DC_CRASH_DRONE && crashed[1] == DC_CRASH_DRONE, "kind: drone-drone (%d %d)",
+        crashed[0], crashed[1]);
   memset(crashed, 0, 3);
   double o[3] = {3, 3, 2};  // obstacle 0, r 1
   double pos2[9] = {o[0], o[1], o[2] + 1.07, -10, 0, 5, -10, 10, 0.21};
@@ -194,6 +196,7 @@ static void test_crash(void) {
   pos2[8] = 0.19;
   CHECK(dc_crash_test(&w, pos2, 3, crashed) == 2 && crashed[0] && !crashed[1] && crashed[2],
         "touching the obstacle (1.05 m) and below 0.2 m");
+  CHECK(crashed[0] == DC_CRASH_OBSTACLE && crashed[2] == DC_CRASH_FLOOR, "kinds: obstacle, floor");
   // Stride 7 reads MuJoCo qpos (position then quaternion).
   double qpos[21] = {-10, -10, 5, 1, 0, 0, 0, -10, -9.95, 5, 1, 0, 0, 0, -10, 10, 5, 1, 0, 0, 0};
   memset(crashed, 0, 3);
@@ -263,6 +266,17 @@ static void test_cost_reward(void) {
   crashed[1] = 1;
   CHECK(dc_evaluate(&w, at, zero_vel, crashed, arrived, &sc, &out) == 1, "crash: done");
   CHECK(out.info[DC_INFO_SUCCESS] == 0 && out.info[DC_INFO_CRASHES] == 1, "crash, no success");
+  crashed[1] = DC_CRASH_FLOOR | DC_CRASH_DRONE;
+  crashed[0] = DC_CRASH_TILT;
+  dc_evaluate(&w, at, zero_vel, crashed, arrived, &sc, &out);
+  CHECK(out.info[DC_INFO_CRASHES] == 2 && out.info[DC_INFO_CRASH_FLOOR] == 1 &&
+            out.info[DC_INFO_CRASH_OBSTACLE] == 0 && out.info[DC_INFO_CRASH_DRONE] == 1 &&
+            out.info[DC_INFO_CRASH_TILT] == 1,
+        "crash kinds counted per drone: floor %g obstacle %g drone %g tilt %g",
+        out.info[DC_INFO_CRASH_FLOOR], out.info[DC_INFO_CRASH_OBSTACLE],
+        out.info[DC_INFO_CRASH_DRONE], out.info[DC_INFO_CRASH_TILT]);
+  crashed[0] = 0;
+  crashed[1] = 1;
   CHECK_NEAR(sc.drone_reward[1], -100 - sqrt(3 * 0.09), 1e-9, "crash penalty");
 
   // dt scaling: per-step terms x 0.1, events unchanged.
