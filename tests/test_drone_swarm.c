@@ -344,32 +344,11 @@ static void test_spawn(void) {
 
 // ---- safety layer -------------------------------------------------------------------------
 
-static int same_rollout(const char *ov_a, const char *ov_b, int steps) {
-  dt_env_t a, b;
-  if (dt_open(&a, "drone_swarm", ov_a, 11)) return 0;
-  if (dt_open(&b, "drone_swarm", ov_b, 11)) {
-    dt_close(&a);
-    return 0;
-  }
-  size_t cap = (size_t)steps *
-               (a.spec.n_agents * a.spec.max_obs_dim + a.spec.share_obs_dim + 3 + a.spec.n_agents);
-  dt_rec_t ra = {malloc(cap * sizeof(float)), 0, cap}, rb = {malloc(cap * sizeof(float)), 0, cap};
-  rng_t r1, r2;
-  rng_seed(&r1, 99);
-  rng_seed(&r2, 99);
-  dt_run_record(&a, &r1, steps, &ra);
-  dt_run_record(&b, &r2, steps, &rb);
-  int same = ra.n == rb.n && ra.n > 0 && memcmp(ra.buf, rb.buf, sizeof(float) * ra.n) == 0;
-  free(ra.buf);
-  free(rb.buf);
-  dt_close(&a);
-  dt_close(&b);
-  return same;
-}
-
 static void test_safety_spec(void) {
-  CHECK(same_rollout(NULL, "safety_layer=none", 200), "safety_layer=none = the option absent");
-  CHECK(!same_rollout(NULL, "safety_layer=project", 200), "the layer changes random play");
+  CHECK(dt_same_rollout("drone_swarm", NULL, "safety_layer=none", 200),
+        "safety_layer=none = the option absent");
+  CHECK(!dt_same_rollout("drone_swarm", NULL, "safety_layer=project", 200),
+        "the layer changes random play");
   dt_env_t t;
   if (dt_open(&t, "drone_swarm", "safety_layer=project", 1)) {
     CHECK(0, "open with the layer");

@@ -188,29 +188,6 @@ static uint64_t fnv1a(const void *p, size_t n) {
   return h;
 }
 
-static int same_rollout(const char *ov_a, const char *ov_b, int steps) {
-  dt_env_t a, b;
-  if (dt_open(&a, "drone_swarm_point", ov_a, 11)) return 0;
-  if (dt_open(&b, "drone_swarm_point", ov_b, 11)) {
-    dt_close(&a);
-    return 0;
-  }
-  size_t cap = (size_t)steps *
-               (a.spec.n_agents * a.spec.max_obs_dim + a.spec.share_obs_dim + 3 + a.spec.n_agents);
-  dt_rec_t ra = {malloc(cap * sizeof(float)), 0, cap}, rb = {malloc(cap * sizeof(float)), 0, cap};
-  rng_t r1, r2;
-  rng_seed(&r1, 99);
-  rng_seed(&r2, 99);
-  dt_run_record(&a, &r1, steps, &ra);
-  dt_run_record(&b, &r2, steps, &rb);
-  int same = ra.n == rb.n && ra.n > 0 && memcmp(ra.buf, rb.buf, sizeof(float) * ra.n) == 0;
-  free(ra.buf);
-  free(rb.buf);
-  dt_close(&a);
-  dt_close(&b);
-  return same;
-}
-
 static void test_safety_off(void) {
   dt_env_t t;
   if (dt_open(&t, "drone_swarm_point", "n_drones=2", 11)) return;
@@ -227,8 +204,10 @@ static void test_safety_off(void) {
   free(r.buf);
   CHECK(t.spec.n_info == 9, "layer off: the info list is unchanged (%d)", t.spec.n_info);
   dt_close(&t);
-  CHECK(same_rollout(NULL, "safety_layer=none", 300), "safety_layer=none = the option absent");
-  CHECK(!same_rollout(NULL, "safety_layer=project", 300), "the layer changes random play");
+  CHECK(dt_same_rollout("drone_swarm_point", NULL, "safety_layer=none", 300),
+        "safety_layer=none = the option absent");
+  CHECK(!dt_same_rollout("drone_swarm_point", NULL, "safety_layer=project", 300),
+        "the layer changes random play");
   if (dt_open(&t, "drone_swarm_point", "safety_layer=project", 1)) return;
   CHECK(t.spec.n_info == 13 && dt_info(&t, "success") == 4 &&
             dt_info(&t, "safety_interventions") == 9 && dt_info(&t, "safety_change") == 10 &&

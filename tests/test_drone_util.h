@@ -203,6 +203,32 @@ static inline void dt_run_record(dt_env_t *t, rng_t *r, int n, dt_rec_t *rec) {
   }
 }
 
+// Whether `name` opened with overrides ov_a and with ov_b (seed 11) gives the same `steps`
+// random steps (actions from one rng seed), observations, state, reward and costs to the bit.
+static inline int dt_same_rollout(const char *name, const char *ov_a, const char *ov_b,
+                                  int steps) {
+  dt_env_t a, b;
+  if (dt_open(&a, name, ov_a, 11)) return 0;
+  if (dt_open(&b, name, ov_b, 11)) {
+    dt_close(&a);
+    return 0;
+  }
+  size_t cap = (size_t)steps *
+               (a.spec.n_agents * a.spec.max_obs_dim + a.spec.share_obs_dim + 3 + a.spec.n_agents);
+  dt_rec_t ra = {malloc(cap * sizeof(float)), 0, cap}, rb = {malloc(cap * sizeof(float)), 0, cap};
+  rng_t r1, r2;
+  rng_seed(&r1, 99);
+  rng_seed(&r2, 99);
+  dt_run_record(&a, &r1, steps, &ra);
+  dt_run_record(&b, &r2, steps, &rb);
+  int same = ra.n == rb.n && ra.n > 0 && memcmp(ra.buf, rb.buf, sizeof(float) * ra.n) == 0;
+  free(ra.buf);
+  free(rb.buf);
+  dt_close(&a);
+  dt_close(&b);
+  return same;
+}
+
 static inline void dt_determinism_and_resume(const char *name, const char *ov) {
   dt_env_t a, b, c;
   if (dt_open(&a, name, ov, 11) || dt_open(&b, name, ov, 11) || dt_open(&c, name, ov, 12)) return;
