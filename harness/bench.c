@@ -176,16 +176,6 @@ static int bench_open(bench_envs_t *b, const char *name, char *const *overrides,
   return bench_create(b, n_copies, seed);
 }
 
-static int bench_parse_long(const char *flag, const char *text, long lo, long hi, long *out) {
-  char *end;
-  long v = text ? strtol(text, &end, 10) : 0;
-  if (!text || *end || end == text || v < lo || v > hi)
-    return err_input("command line: %s: expected an integer in %ld..%ld, got '%s'", flag, lo, hi,
-                     text ? text : "");
-  *out = v;
-  return 0;
-}
-
 // Options shared by the sub-verbs; anything with '=' is an override (env parameters; for
 // train any run/env/algo key). steps and threads are 0 when not given.
 typedef struct {
@@ -201,17 +191,17 @@ static int bench_parse(int argc, char **argv, bench_args_t *a) {
     const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int rc = 0;
     if (!strcmp(s, "--steps")) {
-      rc = bench_parse_long(s, v, 1, 2000000000L, &a->steps), i++;
+      rc = run_parse_cli_long(s, v, 1, 2000000000L, &a->steps), i++;
     } else if (!strcmp(s, "--threads")) {
-      rc = bench_parse_long(s, v, 1, 256, &a->threads), i++;
+      rc = run_parse_cli_long(s, v, 1, 256, &a->threads), i++;
     } else if (!strcmp(s, "--copies")) {
-      rc = bench_parse_long(s, v, 1, 4096, &a->copies), i++;
+      rc = run_parse_cli_long(s, v, 1, 4096, &a->copies), i++;
     } else if (!strcmp(s, "--episodes")) {
-      rc = bench_parse_long(s, v, 1, 1000000, &a->episodes), i++;
+      rc = run_parse_cli_long(s, v, 1, 1000000, &a->episodes), i++;
     } else if (!strcmp(s, "--repeat")) {
-      rc = bench_parse_long(s, v, 1, 15, &a->repeat), i++;
+      rc = run_parse_cli_long(s, v, 1, 15, &a->repeat), i++;
     } else if (!strcmp(s, "--seed")) {
-      rc = bench_parse_long(s, v, 0, 2147483647L, &a->seed), i++;
+      rc = run_parse_cli_long(s, v, 0, 2147483647L, &a->seed), i++;
     } else if (!strcmp(s, "--csv")) {
       a->csv = 1;
     } else if (strchr(s, '=') && s[0] != '-') {

@@ -682,28 +682,18 @@ static void eff_usage(FILE *out) {
           "run.steps/threads/seed). Exit 0, 1 if a configuration failed, 2 for bad input.\n");
 }
 
-static int eff_parse_long(const char *flag, const char *text, long lo, long hi, long *out) {
-  char *end;
-  long v = text ? strtol(text, &end, 10) : 0;
-  if (!text || *end || end == text || v < lo || v > hi)
-    return err_input("command line: %s: expected an integer in %ld..%ld, got '%s'", flag, lo, hi,
-                     text ? text : "");
-  *out = v;
-  return 0;
-}
-
 static int eff_parse_args(int argc, char **argv, eff_opts_t *o) {
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int rc = 0;
     if (!strcmp(s, "--steps")) {
-      rc = eff_parse_long(s, v, 1, 2000000000L, &o->steps), i++;
+      rc = run_parse_cli_long(s, v, 1, 2000000000L, &o->steps), i++;
     } else if (!strcmp(s, "--threads")) {
-      rc = eff_parse_long(s, v, 1, 256, &o->threads), i++;
+      rc = run_parse_cli_long(s, v, 1, 256, &o->threads), i++;
     } else if (!strcmp(s, "--env-steps")) {
-      rc = eff_parse_long(s, v, 1, 2000000000L, &o->env_steps), i++;
+      rc = run_parse_cli_long(s, v, 1, 2000000000L, &o->env_steps), i++;
     } else if (!strcmp(s, "--seed")) {
-      rc = eff_parse_long(s, v, 0, 2147483647L, &o->seed), i++;
+      rc = run_parse_cli_long(s, v, 0, 2147483647L, &o->seed), i++;
     } else if (!strcmp(s, "--dry-run")) {
       o->dry_run = 1;
     } else if (!strcmp(s, "--csv")) {

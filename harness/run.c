@@ -177,3 +177,13 @@ uint64_t run_config_hash(const run_config_t *rc) {
   static const char *const exclude[] = {"run.seed", "run.threads"};
   return cfg_hash(rc->secs, 3, exclude, 2);
 }
+
+int run_parse_cli_long(const char *flag, const char *text, long lo, long hi, long *out) {
+  char *end;
+  long v = text ? strtol(text, &end, 10) : 0;
+  if (!text || *end || end == text || v < lo || v > hi)
+    return err_input("command line: %s: expected an integer in %ld..%ld, got '%s'", flag, lo, hi,
+                     text ? text : "");
+  *out = v;
+  return 0;
+}

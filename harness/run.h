@@ -74,4 +74,8 @@ int run_task_main(int argc, char **argv);  // harness/sweep.c
 int plot_main(int argc, char **argv);     // harness/plot.c
 int regress_main(int argc, char **argv);  // harness/regress.c
 int eff_main(int argc, char **argv);      // harness/efficiency.c: `bench efficiency`
+// The integer value of command-line option `flag` (text may be NULL: missing), within
+// [lo, hi]; otherwise ERR_INPUT "command line: FLAG: expected an integer in LO..HI, got 'TEXT'".
+int run_parse_cli_long(const char *flag, const char *text, long lo, long hi, long *out);
+
 #endif
