@@ -17,7 +17,7 @@
 const char *const dc_info_names[DC_N_INFO] = {
     "cost_drone_drone", "cost_drone_obstacle", "arrivals",    "crashes",
     "success",          "crash_floor",         "crash_obstacle", "crash_drone",
-    "crash_tilt"};
+    "crash_tilt",       "cost_crash"};
 const char *const dc_safety_info_names[DC_N_SAFETY_INFO] = {"safety_interventions", "safety_change",
                                                             "safety_steps", "safety_infeasible"};
 
@@ -210,6 +210,9 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
   w->reward_progress = strcmp(p->reward, "progress") == 0;
   if (!w->reward_progress && strcmp(p->reward, "seed") != 0)
     return err_input("env.reward: '%s' is not one of seed|progress", p->reward);
+  w->crash_cost_remaining = strcmp(p->crash_cost, "remaining") == 0;
+  if (!w->crash_cost_remaining && strcmp(p->crash_cost, "none") != 0)
+    return err_input("env.crash_cost: '%s' is not one of none|remaining", p->crash_cost);
   w->step_weight = p->reward_scale_dt || w->reward_progress ? DC_DT_S : 1.0;
   w->episode_length = p->episode_length;
   w->cost_limit = p->cost_limit >= 0 ? p->cost_limit : 0.025 * w->n * w->episode_length;
@@ -387,6 +390,19 @@ int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const
   out->info[DC_INFO_SUCCESS] = (float)success;
   for (int k = 0; k < 4; k++) out->info[DC_INFO_CRASH_FLOOR + k] = (float)kinds[k];
   return crashes > 0 || success;
+}
+
+void dc_charge_crashes(const dc_world_t *w, const uint8_t *crashed, int steps, env_step_t *out) {
+  double total = 0.0;
+  int left = w->episode_length - steps + 1;
+  if (w->crash_cost_remaining && left > 0)
+    for (int i = 0; i < w->n; i++)
+      if (crashed[i]) {
+        out->costs[i] += (float)left;
+        total += left;
+      }
+  out->team_cost += (float)total;
+  out->info[DC_INFO_COST_CRASH] = (float)total;
 }
 
 // ---- observations ---------------------------------------------------------------------------

@@ -53,6 +53,13 @@
 //   closer than d_min, plus 1 if it is within r_k + d_safe of some obstacle k (0, 1 or 2).
 //   Team cost = sum over drones; env_step_t.costs[i] is drone i's cost. (The seed's code counts
 //   1 per too-close neighbour; its formal definition, followed here, counts 1 per drone.)
+// * Crash cost (crash_cost = remaining; default none, the seed's): a drone that crashes at step
+//   t of T is charged T - t + 1 more cost, as if it sat in violation for the rest of the
+//   episode (logged as cost_crash). Why: a crash ends the episode, so under the seed's
+//   indicators it also ends the cost, and a Lagrangian learner meets any limit by crashing
+//   early (MAPPO-L on drone_swarm does: the multiplier climbs to 7.5 and episodes shrink from
+//   200 to 28 steps, every one a crash). Charging the rest of the horizon makes a crash the
+//   worst violation, the absorbing-unsafe-state reading of a terminal failure.
 // * Crash (ends the episode, -100 to each crashed drone): collision spheres of radius
 //   DC_DRONE_RADIUS_M touching (drone-drone centres < 2 r, drone-obstacle < r_k + r), or the
 //   drone below DC_CRASH_HEIGHT_M (the floor is z = 0); drone_swarm adds tilt beyond 60 deg.
@@ -128,6 +135,7 @@ enum {
   DC_INFO_CRASH_OBSTACLE,
   DC_INFO_CRASH_DRONE,
   DC_INFO_CRASH_TILT,
+  DC_INFO_COST_CRASH,      // cost charged for crashes (crash_cost = remaining; else 0)
   DC_N_INFO
 };
 
@@ -157,6 +165,7 @@ typedef struct {
   int episode_length;
   int reward_scale_dt;
   char reward[CFG_STR_MAX];  // seed | progress
+  char crash_cost[CFG_STR_MAX];  // none | remaining
   double cost_limit;               // -1: 0.025 N T
   char safety_layer[CFG_STR_MAX];  // none | project
   double safety_obstacle_margin;   // < 0: no obstacle constraints in the projection
@@ -178,6 +187,7 @@ typedef struct {
   double d_min, d_safe, arrival_radius;
   double step_weight;  // multiplies the per-step reward terms: 1 (seed) or dt
   int reward_progress; // reward = progress (velocity towards the slot instead of -distance)
+  int crash_cost_remaining;  // a crash is charged 1 cost per step left in the episode
   int episode_length;
   double cost_limit;
   int obs_dim, share_dim;
@@ -233,6 +243,9 @@ typedef struct {
   {"reward", CFG_STRING, offsetof(dc_params_t, reward), "seed",                              \
    "per-step reward: seed = -distance to the slot; progress = velocity towards the slot x dt "   \
    "(proximity term x dt; events unchanged)", "seed|progress", 0, -1},                         \
+  {"crash_cost", CFG_STRING, offsetof(dc_params_t, crash_cost), "none",                      \
+   "cost of a crash: none (the seed's indicators only) or remaining = 1 per step left in the " \
+   "episode, crash step included (a crash cannot end the cost early)", "none|remaining", 0, -1},\
   {"reward_scale_dt", CFG_BOOL, offsetof(dc_params_t, reward_scale_dt), "false",               \
    "multiply the per-step distance and proximity terms by dt = 0.1 (false: the seed's reward)",\
    NULL, 0, -1},                                                                               \
@@ -269,6 +282,11 @@ int dc_crash_test(const dc_world_t *w, const double *pos, int stride, uint8_t *c
 int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const uint8_t *crashed,
                 uint8_t *arrived,
                 dc_scratch_t *sc, env_step_t *out);
+// Crash cost (crash_cost = remaining): each drone crashed[i] at the step that makes `steps`
+// steps of the episode is charged episode_length - steps + 1 more (costs[i], team_cost) and
+// info[DC_INFO_COST_CRASH] gets the total; with crash_cost = none it is set to 0. Call after
+// dc_evaluate.
+void dc_charge_crashes(const dc_world_t *w, const uint8_t *crashed, int steps, env_step_t *out);
 // Pairwise distances into sc->dist (dc_evaluate does this; dc_observe reads them).
 void dc_distances(const dc_world_t *w, const double *pos, dc_scratch_t *sc);
 // Observations: obs [n][obs_stride] (zero-padded), share [share_dim]. up[n][3] is each drone's

@@ -94,8 +94,9 @@ enum { DS_INFO_WARNINGS = DC_N_INFO, DS_N_INFO };
 
 static const char *const ds_info_names[DS_N_INFO] = {
     "cost_drone_drone", "cost_drone_obstacle", "arrivals",    "crashes",    "success",
-    "crash_floor",      "crash_obstacle",      "crash_drone", "crash_tilt", "mj_warnings"};
-_Static_assert(DC_N_INFO == 9, "ds_info_names repeats dc_info_names: keep them in step");
+    "crash_floor",      "crash_obstacle",      "crash_drone", "crash_tilt", "cost_crash",
+    "mj_warnings"};
+_Static_assert(DC_N_INFO == 10, "ds_info_names repeats dc_info_names: keep them in step");
 _Static_assert(DS_N_INFO + DC_N_SAFETY_INFO <= ENV_MAX_INFO, "info slots");
 
 typedef struct {
@@ -586,6 +587,7 @@ static void ds_step(void *env, const float *actions, rng_t *rng, env_step_t *out
   e->steps++;
   ds_gather(e);
   int terminal = dc_evaluate(&s->world, e->pos, e->vel, e->crashed, e->arrived, e->sc, out);
+  dc_charge_crashes(&s->world, e->crashed, e->steps, out);
   if (safety) memcpy(out->info + DS_N_INFO, e->safety.info, sizeof e->safety.info);
   out->truncated = !terminal && e->steps >= s->world.episode_length;
   out->done = terminal || out->truncated;

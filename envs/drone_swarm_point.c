@@ -132,6 +132,7 @@ static void dsp_step(void *env, const float *actions, rng_t *rng, env_step_t *ou
   dc_crash_test(&s->world, e->pos, 3, e->crashed);
   e->steps++;
   int terminal = dc_evaluate(&s->world, e->pos, e->vel, e->crashed, e->arrived, &e->sc, out);
+  dc_charge_crashes(&s->world, e->crashed, e->steps, out);
   if (safety) memcpy(out->info + DC_N_INFO, e->safety.info, sizeof e->safety.info);
   out->truncated = !terminal && e->steps >= s->world.episode_length;
   out->done = terminal || out->truncated;

@@ -333,6 +333,47 @@ static void test_progress_reward(void) {
         "bad reward refused: %s", err_message());
 }
 
+// crash_cost = remaining: a crash at step t of T adds T - t + 1 to the crashed drone's cost;
+// none (the default) adds nothing; the component is logged either way.
+static void test_crash_cost(void) {
+  dc_params_t p;
+  defaults(&p);
+  p.n_drones = 3;
+  p.episode_length = 200;
+  dc_world_t w;
+  CHECK(dc_world_init(&w, &p) == 0 && !w.crash_cost_remaining, "default: none");
+  dc_scratch_t sc;
+  float costs[3];
+  env_step_t out = {.costs = costs};
+  uint8_t arrived[3] = {0}, crashed[3] = {0, 1, 0};
+  double pos[9] = {-10, -10, 5, -10 + 1.9, -10, 5, -10, 10, 5};  // 0 and 1 too close
+  dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out);
+  dc_charge_crashes(&w, crashed, 30, &out);
+  CHECK(costs[0] == 1 && costs[1] == 1 && costs[2] == 0 && out.team_cost == 2 &&
+            out.info[DC_INFO_COST_CRASH] == 0,
+        "none: the seed's indicators only (%g %g %g, team %g)", costs[0], costs[1], costs[2],
+        out.team_cost);
+  snprintf(p.crash_cost, sizeof p.crash_cost, "remaining");
+  CHECK(dc_world_init(&w, &p) == 0 && w.crash_cost_remaining, "remaining");
+  crashed[2] = 1;
+  dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out);
+  dc_charge_crashes(&w, crashed, 30, &out);
+  CHECK(costs[0] == 1 && costs[1] == 1 + 171 && costs[2] == 171 && out.team_cost == 2 + 342 &&
+            out.info[DC_INFO_COST_CRASH] == 342,
+        "crash at step 30 of 200: 171 each (%g %g %g, team %g, info %g)", costs[0], costs[1],
+        costs[2], out.team_cost, out.info[DC_INFO_COST_CRASH]);
+  dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out);
+  dc_charge_crashes(&w, crashed, 200, &out);
+  CHECK(costs[2] == 1 && out.info[DC_INFO_COST_CRASH] == 2, "crash on the last step: 1 each");
+  memset(crashed, 0, sizeof crashed);
+  dc_evaluate(&w, pos, zero_vel, crashed, arrived, &sc, &out);
+  dc_charge_crashes(&w, crashed, 30, &out);
+  CHECK(out.team_cost == 2 && out.info[DC_INFO_COST_CRASH] == 0, "no crash: nothing added");
+  snprintf(p.crash_cost, sizeof p.crash_cost, "all");
+  CHECK(dc_world_init(&w, &p) == ERR_INPUT && strstr(err_message(), "env.crash_cost"),
+        "bad crash_cost refused: %s", err_message());
+}
+
 static void test_observe(void) {
   dc_params_t p;
   defaults(&p);
@@ -425,6 +466,7 @@ int main(void) {
   test_spawn();
   test_crash();
   test_cost_reward();
+  test_crash_cost();
   test_observe();
   test_spec();
   return check_report("test_drone_common");

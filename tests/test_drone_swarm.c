@@ -41,11 +41,11 @@ static void test_spec(void) {
         "defaults: agents %d obs %d share %d act %d T %d limit %g", t.spec.n_agents,
         t.spec.max_obs_dim, t.spec.share_obs_dim, t.spec.max_act_dim, t.spec.episode_length,
         t.spec.cost_limit);
-  CHECK(t.spec.n_info == 10 && dt_info(&t, "cost_drone_drone") == 0 &&
+  CHECK(t.spec.n_info == 11 && dt_info(&t, "cost_drone_drone") == 0 &&
             dt_info(&t, "cost_drone_obstacle") == 1 && dt_info(&t, "arrivals") == 2 &&
             dt_info(&t, "crashes") == 3 && dt_info(&t, "success") == 4 &&
             dt_info(&t, "crash_floor") == 5 && dt_info(&t, "crash_tilt") == 8 &&
-            dt_info(&t, "mj_warnings") == 9,
+            dt_info(&t, "cost_crash") == 9 && dt_info(&t, "mj_warnings") == 10,
         "info names");
   CHECK(t.state_size == 32 + 8 * (1 + 7 * 5 + 6 * 5 + 7 * 5) + 5, "state size %zu", t.state_size);
   dt_close(&t);
@@ -354,9 +354,9 @@ static void test_safety_spec(void) {
     CHECK(0, "open with the layer");
     return;
   }
-  CHECK(t.spec.n_info == 14 && dt_info(&t, "mj_warnings") == 9 &&
-            dt_info(&t, "safety_interventions") == 10 && dt_info(&t, "safety_change") == 11 &&
-            dt_info(&t, "safety_steps") == 12 && dt_info(&t, "safety_infeasible") == 13,
+  CHECK(t.spec.n_info == 15 && dt_info(&t, "mj_warnings") == 10 &&
+            dt_info(&t, "safety_interventions") == 11 && dt_info(&t, "safety_change") == 12 &&
+            dt_info(&t, "safety_steps") == 13 && dt_info(&t, "safety_infeasible") == 14,
         "layer on: four safety values after the env's own (%d)", t.spec.n_info);
   CHECK(t.state_size == 32 + 8 * (1 + 7 * 5 + 6 * 5 + 7 * 5) + 5, "layer on: same state size");
   dt_close(&t);

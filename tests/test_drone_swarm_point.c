@@ -27,8 +27,9 @@ static void test_spec(void) {
             memcmp(p.spec.adjacency, m.spec.adjacency, sizeof p.spec.adjacency) == 0,
         "same layout as drone_swarm: obs %d/%d share %d/%d", p.spec.max_obs_dim, m.spec.max_obs_dim,
         p.spec.share_obs_dim, m.spec.share_obs_dim);
-  CHECK(p.spec.n_info == 9 && dt_info(&p, "cost_drone_drone") == 0 && dt_info(&p, "success") == 4 &&
-            dt_info(&p, "crash_floor") == 5 && dt_info(&p, "crash_drone") == 7,
+  CHECK(p.spec.n_info == 10 && dt_info(&p, "cost_drone_drone") == 0 && dt_info(&p, "success") == 4 &&
+            dt_info(&p, "crash_floor") == 5 && dt_info(&p, "crash_drone") == 7 &&
+            dt_info(&p, "cost_crash") == 9,
         "info names");
   CHECK(p.state_size == 16 + 8 * 6 * 7 + 7, "state size %zu", p.state_size);
   // Same seed, same spawn in both envs (drone_common's spawn).
@@ -202,16 +203,16 @@ static void test_safety_off(void) {
         "0x%016llx)",
         r.n, (unsigned long long)h);
   free(r.buf);
-  CHECK(t.spec.n_info == 9, "layer off: the info list is unchanged (%d)", t.spec.n_info);
+  CHECK(t.spec.n_info == 10, "layer off: the info list is unchanged (%d)", t.spec.n_info);
   dt_close(&t);
   CHECK(dt_same_rollout("drone_swarm_point", NULL, "safety_layer=none", 300),
         "safety_layer=none = the option absent");
   CHECK(!dt_same_rollout("drone_swarm_point", NULL, "safety_layer=project", 300),
         "the layer changes random play");
   if (dt_open(&t, "drone_swarm_point", "safety_layer=project", 1)) return;
-  CHECK(t.spec.n_info == 13 && dt_info(&t, "success") == 4 &&
-            dt_info(&t, "safety_interventions") == 9 && dt_info(&t, "safety_change") == 10 &&
-            dt_info(&t, "safety_steps") == 11 && dt_info(&t, "safety_infeasible") == 12,
+  CHECK(t.spec.n_info == 14 && dt_info(&t, "success") == 4 &&
+            dt_info(&t, "safety_interventions") == 10 && dt_info(&t, "safety_change") == 11 &&
+            dt_info(&t, "safety_steps") == 12 && dt_info(&t, "safety_infeasible") == 13,
         "layer on: four safety values after the env's own");
   CHECK(t.state_size == 16 + 8 * 6 * 5 + 5, "layer on: the state is unchanged (%zu)", t.state_size);
   dt_close(&t);
