@@ -149,10 +149,38 @@ static int dc_clear_of_obstacles(const dc_world_t *w, const double *c) {
   return 1;
 }
 
+// reward = geodesic: one distance field per slot over the box holding the spawn box, the slots
+// and the obstacles' cost zones, 4 m of margin (the floor at z = 0 bounds it below), 0.5 m
+// cells; the floor clearance is the crash height plus one cell.
+#define DC_GEO_CELL_M 0.5
+#define DC_GEO_MARGIN_M 4.0
+static int dc_build_geodesic(dc_world_t *w) {
+  double lo[3], hi[3];
+  for (int a = 0; a < 3; a++) {
+    lo[a] = w->spawn_lo[a];
+    hi[a] = w->spawn_hi[a];
+    for (int i = 0; i < w->n; i++) {
+      lo[a] = fmin(lo[a], w->slot[i][a]);
+      hi[a] = fmax(hi[a], w->slot[i][a]);
+    }
+    for (int k = 0; k < w->m; k++) {
+      double r = w->obstacle[k][3] + w->d_safe;
+      lo[a] = fmin(lo[a], w->obstacle[k][a] - r);
+      hi[a] = fmax(hi[a], w->obstacle[k][a] + r);
+    }
+    lo[a] -= DC_GEO_MARGIN_M;
+    hi[a] += DC_GEO_MARGIN_M;
+  }
+  lo[2] = 0.0;
+  return dgeo_build(&w->geo, (const double(*)[3])w->slot, w->n,
+                    (const double(*)[4])w->obstacle, w->m, w->d_safe,
+                    DC_CRASH_HEIGHT_M + DC_GEO_CELL_M, lo, hi, DC_GEO_CELL_M);
+}
+
 // A deterministic valid spawn: lattice points of spacing just above d_min filling the box
 // layer by layer from the bottom (continuing above the box if it is too crowded).
 static int dc_build_fallback(dc_world_t *w) {
-  double h = w->d_min * (1.0 + 1e-9);
+  double h = w->spawn_sep * (1.0 + 1e-9);
   int nx = (int)floor((w->spawn_hi[0] - w->spawn_lo[0]) / h) + 1;
   int ny = (int)floor((w->spawn_hi[1] - w->spawn_lo[1]) / h) + 1;
   int found = 0;
@@ -208,12 +236,22 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
   w->d_safe = p->d_safe;
   w->arrival_radius = p->arrival_radius;
   w->reward_progress = strcmp(p->reward, "progress") == 0;
-  if (!w->reward_progress && strcmp(p->reward, "seed") != 0)
-    return err_input("env.reward: '%s' is not one of seed|progress", p->reward);
+  w->reward_geodesic = strcmp(p->reward, "geodesic") == 0;
+  if (!w->reward_progress && !w->reward_geodesic && strcmp(p->reward, "seed") != 0)
+    return err_input("env.reward: '%s' is not one of seed|progress|geodesic", p->reward);
+  w->spawn_sep = p->spawn_separation == -1.0 ? p->d_min : p->spawn_separation;
+  if (!(w->spawn_sep >= p->d_min))
+    return err_input("env.spawn_separation: %g must be >= d_min (%g), or -1", p->spawn_separation,
+                     p->d_min);
+  w->spawn_matched = strcmp(p->spawn_assignment, "matched") == 0;
+  if (!w->spawn_matched && strcmp(p->spawn_assignment, "random") != 0)
+    return err_input("env.spawn_assignment: '%s' is not one of random|matched",
+                     p->spawn_assignment);
   w->crash_cost_remaining = strcmp(p->crash_cost, "remaining") == 0;
   if (!w->crash_cost_remaining && strcmp(p->crash_cost, "none") != 0)
     return err_input("env.crash_cost: '%s' is not one of none|remaining", p->crash_cost);
-  w->step_weight = p->reward_scale_dt || w->reward_progress ? DC_DT_S : 1.0;
+  w->step_weight =
+      p->reward_scale_dt || w->reward_progress || w->reward_geodesic ? DC_DT_S : 1.0;
   w->episode_length = p->episode_length;
   w->cost_limit = p->cost_limit >= 0 ? p->cost_limit : 0.025 * w->n * w->episode_length;
   w->safety_layer = safety;
@@ -222,7 +260,7 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
   if ((rc = dc_build_slots(w, p->slot_spacing))) return rc;
   if ((rc = dc_add_obstacles(w, target_m, spawn_centre))) return rc;
 
-  double side = fmax(4.0, 1.5 * w->d_min * cbrt((double)w->n));
+  double side = fmax(4.0, 1.5 * w->spawn_sep * cbrt((double)w->n));
   for (int a = 0; a < 3; a++) {
     w->spawn_lo[a] = spawn_centre[a] - 0.5 * side;
     w->spawn_hi[a] = spawn_centre[a] + 0.5 * side;
@@ -235,7 +273,12 @@ int dc_world_init(dc_world_t *w, const dc_params_t *p) {
   if ((rc = dc_build_fallback(w))) return rc;
   w->obs_dim = DC_SELF_DIM + DC_NEIGHBOUR_DIM * w->k + DC_OBSTACLE_DIM * w->m;
   w->share_dim = DC_SHARE_DIM * w->n;
+  if (w->reward_geodesic) return dc_build_geodesic(w);
   return ERR_OK;
+}
+
+void dc_world_free(dc_world_t *w) {
+  dgeo_free(&w->geo);
 }
 
 void dc_fill_spec(const dc_world_t *w, const char *name, int n_info, const char *const *info_names,
@@ -270,8 +313,63 @@ void dc_fill_spec(const dc_world_t *w, const char *name, int n_info, const char 
 static int dc_spawn_ok(const dc_world_t *w, const double *c, const double *pos, int placed) {
   if (!dc_clear_of_obstacles(w, c)) return 0;
   for (int j = 0; j < placed; j++)
-    if (dc_dist3(c, pos + 3 * j) < w->d_min) return 0;
+    if (dc_dist3(c, pos + 3 * j) < w->spawn_sep) return 0;
   return 1;
+}
+
+void dc_assign(int n, const double *cost, int *col_of_row) {
+  // Potentials u (rows), v (columns); p[j] = row matched to column j (1-based, 0 = none);
+  // column 0 is the virtual start of each augmenting search.
+  double u[DC_MAX_DRONES + 1], v[DC_MAX_DRONES + 1], minv[DC_MAX_DRONES + 1];
+  int p[DC_MAX_DRONES + 1], way[DC_MAX_DRONES + 1];
+  uint8_t used[DC_MAX_DRONES + 1];
+  for (int j = 0; j <= n; j++) u[j] = v[j] = 0.0, p[j] = way[j] = 0;
+  for (int i = 1; i <= n; i++) {
+    p[0] = i;
+    int j0 = 0;
+    for (int j = 0; j <= n; j++) minv[j] = INFINITY, used[j] = 0;
+    do {
+      used[j0] = 1;
+      int i0 = p[j0], j1 = 0;
+      double delta = INFINITY;
+      for (int j = 1; j <= n; j++) {
+        if (used[j]) continue;
+        double cur = cost[(size_t)(i0 - 1) * n + (j - 1)] - u[i0] - v[j];
+        if (cur < minv[j]) minv[j] = cur, way[j] = j0;
+        if (minv[j] < delta) delta = minv[j], j1 = j;
+      }
+      for (int j = 0; j <= n; j++) {
+        if (used[j]) {
+          u[p[j]] += delta;
+          v[j] -= delta;
+        } else {
+          minv[j] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (p[j0] != 0);
+    do {  // flip the augmenting path
+      int j1 = way[j0];
+      p[j0] = p[j1];
+      j0 = j1;
+    } while (j0);
+  }
+  for (int j = 1; j <= n; j++) col_of_row[p[j] - 1] = j - 1;
+}
+
+// spawn_assignment = matched: reorder pos[n][3] so drone i gets the sampled position the
+// least-squared-distance assignment gives slot i.
+static void dc_match_spawn(const dc_world_t *w, double *pos) {
+  int n = w->n, col_of_row[DC_MAX_DRONES];
+  double cost[DC_MAX_DRONES * DC_MAX_DRONES] = {0}, sampled[3 * DC_MAX_DRONES];
+  for (int r = 0; r < n; r++)
+    for (int c = 0; c < n; c++) {
+      double d = dc_dist3(pos + 3 * r, w->slot[c]);
+      cost[r * n + c] = d * d;
+    }
+  dc_assign(n, cost, col_of_row);
+  memcpy(sampled, pos, sizeof(double) * 3 * n);
+  for (int r = 0; r < n; r++) memcpy(pos + 3 * col_of_row[r], sampled + 3 * r, sizeof(double) * 3);
 }
 
 int dc_spawn(const dc_world_t *w, rng_t *rng, double *pos) {
@@ -287,9 +385,13 @@ int dc_spawn(const dc_world_t *w, rng_t *rng, double *pos) {
       }
       if (attempt == DC_SPAWN_ATTEMPTS) break;
     }
-    if (i == w->n) return 0;
+    if (i == w->n) {
+      if (w->spawn_matched) dc_match_spawn(w, pos);
+      return 0;
+    }
   }
   memcpy(pos, w->fallback_spawn, sizeof(double) * 3 * w->n);
+  if (w->spawn_matched) dc_match_spawn(w, pos);
   return 1;
 }
 
@@ -345,7 +447,11 @@ int dc_evaluate(const dc_world_t *w, const double *pos, const double *vel, const
     const double *p = pos + 3 * i;
     double to_slot = dc_dist3(p, w->slot[i]);
     double r = -w->step_weight * to_slot;
-    if (w->reward_progress) {  // dt v_i . (slot_i - p_i) / |slot_i - p_i|
+    if (w->reward_geodesic) {  // -dt v_i . grad D_i(p_i)
+      double g[3];
+      dgeo_eval(&w->geo, i, p, g);
+      r = -w->step_weight * (vel[3 * i] * g[0] + vel[3 * i + 1] * g[1] + vel[3 * i + 2] * g[2]);
+    } else if (w->reward_progress) {  // dt v_i . (slot_i - p_i) / |slot_i - p_i|
       double toward = 0.0;
       for (int a = 0; a < 3 && to_slot > 1e-9; a++)
         toward += vel[3 * i + a] * (w->slot[i][a] - p[a]) / to_slot;

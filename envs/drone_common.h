@@ -105,6 +105,7 @@
 
 #include "core/config.h"
 #include "core/rng.h"
+#include "envs/drone_geodesic.h"
 #include "envs/drone_safety.h"
 #include "envs/env.h"
 
@@ -166,6 +167,8 @@ typedef struct {
   int reward_scale_dt;
   char reward[CFG_STR_MAX];  // seed | progress
   char crash_cost[CFG_STR_MAX];  // none | remaining
+  double spawn_separation;       // -1: d_min
+  char spawn_assignment[CFG_STR_MAX];  // random | matched
   double cost_limit;               // -1: 0.025 N T
   char safety_layer[CFG_STR_MAX];  // none | project
   double safety_obstacle_margin;   // < 0: no obstacle constraints in the projection
@@ -188,6 +191,10 @@ typedef struct {
   double step_weight;  // multiplies the per-step reward terms: 1 (seed) or dt
   int reward_progress; // reward = progress (velocity towards the slot instead of -distance)
   int crash_cost_remaining;  // a crash is charged 1 cost per step left in the episode
+  int reward_geodesic;       // reward = geodesic (progress along the distance field geo)
+  dgeo_field_t geo;          // reward_geodesic: one distance field per slot (dc_world_free)
+  double spawn_sep;          // minimum distance between spawned drones (>= d_min)
+  int spawn_matched;         // spawn positions matched to slots (min sum of squared distances)
   int episode_length;
   double cost_limit;
   int obs_dim, share_dim;
@@ -242,7 +249,15 @@ typedef struct {
    "time limit in steps of 0.1 s", NULL, 1, 1000000},                                          \
   {"reward", CFG_STRING, offsetof(dc_params_t, reward), "seed",                              \
    "per-step reward: seed = -distance to the slot; progress = velocity towards the slot x dt "   \
-   "(proximity term x dt; events unchanged)", "seed|progress", 0, -1},                         \
+   "(proximity term x dt; events unchanged); geodesic = progress along the distance around "   \
+   "the obstacles' cost zones", "seed|progress|geodesic", 0, -1},                              \
+  {"spawn_separation", CFG_FLOAT, offsetof(dc_params_t, spawn_separation), "-1",              \
+   "minimum distance between spawned drones (>= d_min; -1 = d_min, the seed's); the spawn "    \
+   "cube's side is max(4, 1.5 spawn_separation cbrt(N))", NULL, -1.0, 100.0},                  \
+  {"spawn_assignment", CFG_STRING, offsetof(dc_params_t, spawn_assignment), "random",         \
+   "random = drone i takes the i-th sampled position; matched = the sampled positions are "    \
+   "given to the drones minimising the sum of squared distances to their slots", "random|matched",\
+   0, -1},                                                                                     \
   {"crash_cost", CFG_STRING, offsetof(dc_params_t, crash_cost), "none",                      \
    "cost of a crash: none (the seed's indicators only) or remaining = 1 per step left in the " \
    "episode, crash step included (a crash cannot end the cost early)", "none|remaining", 0, -1},\
@@ -263,6 +278,11 @@ typedef struct {
 
 // Validate p and build the world. Returns 0 or ERR_INPUT with "env.key: reason".
 int dc_world_init(dc_world_t *w, const dc_params_t *p);
+// Free what dc_world_init allocated (the geodesic fields); w stays valid to free again.
+void dc_world_free(dc_world_t *w);
+// The assignment of n rows to n columns of least total cost[r * n + c] (Hungarian method,
+// O(n^3)): col_of_row[r]. Exposed for the test against brute force.
+void dc_assign(int n, const double *cost, int *col_of_row);
 // Fill spec: agents, dims (3-D actions in [-1, 1]), episode length, cost limit, adjacency and
 // the n_info names (the first DC_N_INFO are dc_info_names).
 void dc_fill_spec(const dc_world_t *w, const char *name, int n_info, const char *const *info_names,

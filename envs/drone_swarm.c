@@ -268,6 +268,7 @@ static int ds_shared_create(const void *params, env_spec_t *spec, void **shared)
   if (!rc) rc = ds_load_model(s);
   if (rc) {
     if (s->m) mj_deleteModel(s->m);
+    dc_world_free(&s->world);
     free(s);
     return rc;
   }
@@ -295,6 +296,7 @@ static void ds_shared_destroy(void *shared) {
   ds_shared_t *s = shared;
   if (!s) return;
   if (s->m) mj_deleteModel(s->m);
+  dc_world_free(&s->world);
   free(s);
 }
 

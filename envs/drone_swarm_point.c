@@ -77,7 +77,9 @@ static int dsp_shared_create(const void *params, env_spec_t *spec, void **shared
 }
 
 static void dsp_shared_destroy(void *shared) {
-  free(shared);
+  dsp_shared_t *s = shared;
+  if (s) dc_world_free(&s->world);
+  free(s);
 }
 
 static int dsp_create(void *shared, void **env) {

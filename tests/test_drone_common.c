@@ -11,7 +11,11 @@
 // * reward: the seed's terms to 1e-9, the dt scaling, the latched +100, -100 on a crash;
 //   success only when every drone is in its slot and none crashed; reward = progress: dt times
 //   the velocity component towards the slot (+ towards, - away, 0 sideways), the proximity
-//   term x dt, events unchanged; a bad value refused naming env.reward;
+//   term x dt, events unchanged; a bad value refused naming env.reward; reward = geodesic:
+//   about progress in free space, less than progress straight at the obstacle chain;
+// * crash cost (none / remaining) at constructed crashes; spawn options: the Hungarian
+//   assignment against brute force (n <= 7, ties included), separation honoured, matched spawns
+//   a permutation of the random ones with the least sum of squared slot distances;
 // * observations: layout, the K nearest in order (ties by index), obstacle surface distances,
 //   zero padding; share_obs layout; the ring adjacency for even, odd and large K.
 #include <math.h>
@@ -374,6 +378,143 @@ static void test_crash_cost(void) {
         "bad crash_cost refused: %s", err_message());
 }
 
+// Least total cost over every permutation of n <= 7 (brute force, Heap's algorithm).
+static double brute_assignment(int n, const double *cost) {
+  int perm[8], c[8] = {0};
+  for (int i = 0; i < n; i++) perm[i] = i;
+  double best = INFINITY;
+  for (int i = 0;;) {
+    double total = 0.0;
+    for (int r = 0; r < n; r++) total += cost[r * n + perm[r]];
+    best = fmin(best, total);
+    while (i < n && c[i] >= i) c[i++] = 0;
+    if (i >= n) break;
+    int j = i % 2 ? c[i] : 0, t = perm[j];
+    perm[j] = perm[i];
+    perm[i] = t;
+    c[i]++;
+    i = 0;
+  }
+  return best;
+}
+
+// dc_assign against brute force; spawn_separation and spawn_assignment = matched.
+static void test_spawn_options(void) {
+  rng_t r;
+  rng_seed(&r, 11);
+  for (int trial = 0; trial < 200; trial++) {
+    int n = 1 + trial % 7, col[8], seen[8] = {0};
+    double cost[64];
+    for (int k = 0; k < n * n; k++)
+      cost[k] = trial % 3 ? rng_uniform(&r) * 10 : (double)rng_below(&r, 4);  // ties too
+    dc_assign(n, cost, col);
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+      total += cost[i * n + col[i]];
+      seen[col[i]]++;
+    }
+    int perm_ok = 1;
+    for (int i = 0; i < n; i++) perm_ok &= seen[i] == 1;
+    double best = brute_assignment(n, cost);
+    if (!perm_ok || fabs(total - best) > 1e-9) {
+      CHECK(0, "trial %d (n %d): assignment %g, brute force %g, permutation %d", trial, n, total,
+            best, perm_ok);
+      break;
+    }
+  }
+  dc_params_t p;
+  defaults(&p);
+  dc_world_t w, wm;
+  p.spawn_separation = 3.0;
+  CHECK(dc_world_init(&w, &p) == 0 && w.spawn_sep == 3.0, "separation 3: %s", err_message());
+  CHECK(fabs(w.spawn_hi[0] - w.spawn_lo[0] - 1.5 * 3.0 * cbrt(5.0)) < 1e-9, "cube side 1.5 s cbrt N");
+  double pos[3 * DC_MAX_DRONES], pm[3 * DC_MAX_DRONES];
+  double closest = INFINITY;
+  for (int k = 0; k < 100; k++) {
+    dc_spawn(&w, &r, pos);
+    for (int i = 0; i < 5; i++)
+      for (int j = 0; j < i; j++) closest = fmin(closest, dist3(pos + 3 * i, pos + 3 * j));
+  }
+  CHECK(closest >= 3.0, "spawned drones >= 3 m apart (closest %.3f)", closest);
+  p.spawn_separation = 1.5;
+  CHECK(dc_world_init(&w, &p) == ERR_INPUT && strstr(err_message(), "env.spawn_separation"),
+        "separation below d_min refused: %s", err_message());
+  p.spawn_separation = -1;
+  CHECK(dc_world_init(&w, &p) == 0 && w.spawn_sep == 2.0 && !w.spawn_matched, "default: d_min");
+  snprintf(p.spawn_assignment, sizeof p.spawn_assignment, "matched");
+  CHECK(dc_world_init(&wm, &p) == 0 && wm.spawn_matched, "matched");
+  // Same rng: the same sampled set, reordered to the least sum of squared slot distances.
+  int worse = 0, same_set = 1;
+  for (int k = 0; k < 50; k++) {
+    rng_t r1, r2;
+    rng_seed(&r1, 100 + k);
+    rng_seed(&r2, 100 + k);
+    dc_spawn(&w, &r1, pos);
+    dc_spawn(&wm, &r2, pm);
+    double cost[25];
+    for (int i = 0; i < 5; i++)
+      for (int j = 0; j < 5; j++) {
+        double d = dist3(pos + 3 * i, w.slot[j]);
+        cost[i * 5 + j] = d * d;
+      }
+    double got = 0.0;
+    for (int i = 0; i < 5; i++) {
+      double d = dist3(pm + 3 * i, wm.slot[i]);
+      got += d * d;
+      int found = 0;
+      for (int j = 0; j < 5; j++) found |= memcmp(pm + 3 * i, pos + 3 * j, sizeof(double) * 3) == 0;
+      same_set &= found;
+    }
+    worse += got > brute_assignment(5, cost) + 1e-9;
+    CHECK(dc_spawn_valid(&wm, pm), "matched spawn %d valid", k);
+  }
+  CHECK(same_set && worse == 0, "matched: a permutation of the sampled set (%d) and optimal "
+        "(%d worse)", same_set, worse);
+  snprintf(p.spawn_assignment, sizeof p.spawn_assignment, "sorted");
+  CHECK(dc_world_init(&w, &p) == ERR_INPUT && strstr(err_message(), "env.spawn_assignment"),
+        "bad assignment refused: %s", err_message());
+}
+
+// reward = geodesic: -dt v . grad D; without obstacles close to the progress reward; with the
+// seed's obstacles, flying at the obstacle chain straight at the slot pays less than progress.
+static void test_geodesic_reward(void) {
+  dc_params_t p;
+  defaults(&p);
+  p.n_drones = 3;
+  p.n_obstacles = 0;
+  snprintf(p.reward, sizeof p.reward, "geodesic");
+  dc_world_t w;
+  CHECK(dc_world_init(&w, &p) == 0 && w.reward_geodesic && w.geo.n_goals == 3 &&
+            w.step_weight == 0.1,
+        "geodesic world: %s", err_message());
+  dc_scratch_t sc;
+  float costs[3];
+  env_step_t out = {.costs = costs};
+  uint8_t arrived[3] = {0}, crashed[3] = {0};
+  double pos[9] = {-4, -4, 3, 0, -5, 4, -5, 0, 2}, vel[9];
+  for (int i = 0; i < 3; i++) {
+    double d = dist3(pos + 3 * i, w.slot[i]);
+    for (int a = 0; a < 3; a++) vel[3 * i + a] = 2.0 * (w.slot[i][a] - pos[3 * i + a]) / d;
+  }
+  dc_evaluate(&w, pos, vel, crashed, arrived, &sc, &out);
+  for (int i = 0; i < 3; i++)
+    CHECK(sc.drone_reward[i] > 0.2 * 0.9 && sc.drone_reward[i] < 0.2 * 1.1,
+          "free space: drone %d towards its slot at 2 m/s earns about 0.2 (%g)", i,
+          sc.drone_reward[i]);
+  dc_world_free(&w);
+  p.n_obstacles = -1;
+  p.n_drones = 1;
+  CHECK(dc_world_init(&w, &p) == 0, "with the obstacles");
+  // At (1, 1, 2.5), 2 m/s straight at the slot: into the (3, 3, 2) zone. Less than progress.
+  double at[3] = {1, 1, 2.5}, v1[3], d = dist3(at, w.slot[0]);
+  for (int a = 0; a < 3; a++) v1[a] = 2.0 * (w.slot[0][a] - at[a]) / d;
+  dc_evaluate(&w, at, v1, crashed, arrived, &sc, &out);
+  CHECK(sc.drone_reward[0] < 0.2 * 0.8, "straight into the chain: %g < 0.8 x progress (0.2)",
+        sc.drone_reward[0]);
+  dc_world_free(&w);
+  dc_world_free(&w);
+}
+
 static void test_observe(void) {
   dc_params_t p;
   defaults(&p);
@@ -467,6 +608,8 @@ int main(void) {
   test_crash();
   test_cost_reward();
   test_crash_cost();
+  test_spawn_options();
+  test_geodesic_reward();
   test_observe();
   test_spec();
   return check_report("test_drone_common");
