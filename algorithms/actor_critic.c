@@ -458,6 +458,7 @@ static void ac_actor_minibatch(ac_t *ac, ac_actor_t *act, const int *idx, int R,
   if (lag) {
     double g = lag->constraint_term + rac / R;
     double next = *lag->lambda + lag->lr * g;
+    if (lag->cap > 0 && next > lag->cap) next = lag->cap;
     *lag->lambda = (float)(next > 0 ? next : 0);
   }
   st->policy_loss += loss - ac->p.entropy_coef * ent / R;

@@ -133,6 +133,7 @@ typedef struct {
   float *lambda;
   double lr;
   double constraint_term;      // scale * (jc - d)
+  double cap;                  // upper bound of the multiplier; <= 0: none
 } ac_lagrange_t;
 
 // The network configuration every actor-critic algorithm shares (input LayerNorm, `layers`

@@ -22,6 +22,10 @@
 //   behind it and keeps falling after the cost is under the limit, which on halfcheetah_2x3
 //   swings the policy between running backwards and violating (see README); the proportional
 //   and derivative terms react to the cost itself.
+// * `lambda_cap` (0: none) bounds every multiplier (and the PID integral), as MAFOCOPS bounds nu
+//   by nu_max 1.3: with both advantages standardised, lambda of a few units already lets the
+//   cost dominate the step, and an unbounded integral keeps climbing while the cost lags
+//   (halfcheetah_2x3: lambda ~9-12 after 100 updates at cost 35-40, the return held at ~500).
 // `cost_critic` chooses what A_c is (seed 000: constrain Q_C(s, a) or V_C(s)):
 // * v (default, the released algorithm): A_c = the GAE cost advantage on the team V_C(s).
 // * q: a centralised Q_C(s, a) on the state and the joint action (actor_critic.h, "joint-action
@@ -56,7 +60,7 @@
 
 typedef struct {
   ac_params_t ac;
-  double lambda_init, lambda_lr;
+  double lambda_init, lambda_lr, lambda_cap;
   char lambda_update[CFG_STR_MAX];
   double pid_kp, pid_ki, pid_kd;
   int sequential;
@@ -72,6 +76,8 @@ static const cfg_param_t ml_param_table[] = {
     P("lambda_init", CFG_FLOAT, lambda_init, "0.78", "initial multiplier of every agent", 0, 1e6),
     P("lambda_lr", CFG_FLOAT, lambda_lr, "0.05", "multiplier step size per actor minibatch", 0,
       1e6),
+    P("lambda_cap", CFG_FLOAT, lambda_cap, "0",
+      "upper bound of every multiplier (0: none; MAFOCOPS's nu_max plays this part)", 0, 1e6),
     {"lambda_update", CFG_STRING, offsetof(ml_params_t, lambda_update), "gradient",
      "multiplier rule: gradient = projected ascent per minibatch (lambda_lr); pid = PID "
      "Lagrangian on the episodic cost once per update (pid_kp, pid_ki, pid_kd)",
@@ -317,8 +323,10 @@ static void ml_pid_step(ml_t *m) {
   const ml_params_t *p = &m->p;
   double e = m->jc - m->cost_limit;
   m->pid_i = fmax(0.0, m->pid_i + p->pid_ki * e);
+  if (p->lambda_cap > 0) m->pid_i = fmin(m->pid_i, p->lambda_cap);  // no wind-up past the cap
   double rise = m->pid_have_prev ? fmax(0.0, m->jc - m->pid_jc_prev) : 0.0;
   double lambda = fmax(0.0, p->pid_kp * e + m->pid_i + p->pid_kd * rise);
+  if (p->lambda_cap > 0) lambda = fmin(lambda, p->lambda_cap);
   m->pid_jc_prev = m->jc;
   m->pid_have_prev = 1;
   for (int a = 0; a < ENV_MAX_AGENTS; a++) m->lambda[a] = (float)lambda;
@@ -340,6 +348,7 @@ static int ml_update(void *algo, buf_t *buf, const algo_rollout_info_t *info, rn
     lags[a].lambda = &m->lambda[a];
     lags[a].lr = m->pid ? 0.0 : m->p.lambda_lr;
     lags[a].constraint_term = scale * (m->jc - m->cost_limit);
+    lags[a].cap = m->p.lambda_cap;
   }
   ac_prepare(ac, buf);
   ac_actor_stats_t st;

@@ -8,6 +8,9 @@
 //   one more update on both gives identical bytes) and makes it longer than the gradient
 //   rule's by exactly that state.
 // - lambda_update gradient with lambda_lr 0 keeps lambda_init (the released fixed penalty).
+// - lambda_cap: under a large violation the gradient rule's multiplier passes 1.5 without a cap
+//   and stops at exactly the cap with one; the PID rule's too, and its integral does not wind
+//   up past the cap (the first update under the limit lowers lambda at once).
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -145,8 +148,56 @@ static void test_fixed_penalty(void) {
   free(params);
 }
 
+// Multiplier after `n` updates at episode costs `costs` (statistic 0: mean over agents).
+static double lambda_after(const char *const *ov, const float *costs, int n, double *out_max) {
+  void *params;
+  void *algo = create(ov, 2.0, &params);
+  if (!algo) {
+    CHECK(0, "create: %s", err_message());
+    free(params);
+    return NAN;
+  }
+  double stats[ALGO_MAX_STATS], peak = 0;
+  for (int k = 0; k < n; k++) {
+    CHECK(update_with(algo, costs + 2 * k, 2, 300 + (uint64_t)k, stats) == 0, "update: %s",
+          err_message());
+    peak = fmax(peak, stats[1]);
+  }
+  if (out_max) *out_max = peak;
+  algo_find("mappo_lag")->destroy(algo);
+  free(params);
+  return stats[0];
+}
+
+static void test_cap(void) {
+  const float high[8] = {500, 400, 500, 400, 500, 400, 500, 400};
+  const char *const free_ov[] = {"algo.hidden=16", "algo.lambda_lr=0.5", "algo.lambda_init=1",
+                                 NULL};
+  const char *const cap_ov[] = {"algo.hidden=16", "algo.lambda_lr=0.5", "algo.lambda_init=1",
+                                "algo.lambda_cap=1.5", NULL};
+  double peak;
+  double uncapped = lambda_after(free_ov, high, 3, NULL);
+  double capped = lambda_after(cap_ov, high, 3, &peak);
+  CHECK(uncapped > 1.6, "no cap: lambda passes 1.5 (%g)", uncapped);
+  CHECK(capped == (double)1.5f && peak == (double)1.5f, "cap 1.5: lambda %g, peak %g", capped,
+        peak);
+  // PID: four updates far above the limit, then one at the limit (e = 0, no rise).
+  const float seq[10] = {500, 500, 500, 500, 500, 500, 500, 500, 2, 2};
+  const char *const pid_ov[] = {"algo.hidden=16", "algo.lambda_update=pid", "algo.pid_kp=0",
+                                "algo.pid_ki=0.1", "algo.pid_kd=0", "algo.lambda_init=0",
+                                "algo.lambda_cap=3", NULL};
+  double at_limit = lambda_after(pid_ov, seq, 5, &peak);
+  CHECK(peak == 3.0 && at_limit == 3.0, "pid: capped at 3 (peak %g), held at the limit (%g)",
+        peak, at_limit);
+  const float down[12] = {500, 500, 500, 500, 500, 500, 500, 500, 2, 2, 0, 0};
+  double below = lambda_after(pid_ov, down, 6, NULL);
+  CHECK(fabs(below - 2.8) < 1e-6, "pid: the integral was held at the cap, so one update 2 below "
+        "the limit lowers lambda to 3 - 0.1 x 2 = 2.8 (%g)", below);
+}
+
 int main(void) {
   test_pid();
   test_fixed_penalty();
+  test_cap();
   return check_report("test_mappo_lag");
 }

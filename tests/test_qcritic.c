@@ -509,6 +509,7 @@ static void test_param_table(void) {
                                         {"std", "sigmoid"},
                                         {"lambda_init", "0.78"},
                                         {"lambda_lr", "0.05"},
+                                        {"lambda_cap", "0"},
                                         {"lambda_update", "gradient"},
                                         {"pid_kp", "0.1"},
                                         {"pid_ki", "0.01"},
@@ -586,6 +587,7 @@ static void test_v_is_released(void) {
     lags[a].lambda = &lambda[a];
     lags[a].lr = 0.05;
     lags[a].constraint_term = (1 - 0.99) * (jc - run.cost_limit);
+    lags[a].cap = 0.0;
   }
   ac_prepare(&ref, &b2);
   ac_actor_stats_t st;
