@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/fsutil.h"
 #include "harness/run.h"
+#include "harness/yamlio.h"
 
 #define EFF_STR 256
 #define EFF_TEXT 512
@@ -80,23 +81,10 @@ static yaml_node_t *eff_node(eff_file_t *f, int id) {
   return yaml_document_get_node(&f->doc, id);
 }
 
-static const char *eff_kind(const yaml_node_t *n) {
-  switch (n->type) {
-    case YAML_SCALAR_NODE:
-      return n->data.scalar.length ? "a single value" : "nothing";
-    case YAML_SEQUENCE_NODE:
-      return "a list";
-    case YAML_MAPPING_NODE:
-      return "a mapping";
-    default:
-      return "an empty node";
-  }
-}
-
 // A non-empty scalar copied into buf (n bytes); `key` is the key path for messages.
 static int eff_text(eff_file_t *f, const yaml_node_t *n, const char *key, char *buf, size_t size) {
   if (n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)
-    return err_input("%s: %s: expected a single value, got %s", f->path, key, eff_kind(n));
+    return err_input("%s: %s: expected a single value, got %s", f->path, key, yio_kind(n));
   const char *s = (const char *)n->data.scalar.value;
   if (strlen(s) != n->data.scalar.length)
     return err_input("%s: %s: value contains a NUL character", f->path, key);
@@ -122,27 +110,6 @@ static int eff_number(eff_file_t *f, const yaml_node_t *n, const char *key, doub
   return 0;
 }
 
-// Key i of a mapping; duplicates are refused.
-static int eff_key(eff_file_t *f, const yaml_node_t *map, int i, const char *where,
-                   const char **out) {
-  yaml_node_pair_t *p = map->data.mapping.pairs.start + i;
-  yaml_node_t *k = eff_node(f, p->key);
-  if (k->type != YAML_SCALAR_NODE || k->data.scalar.length == 0)
-    return err_input("%s: %s: a key must be a single value, got %s", f->path,
-                     where[0] ? where : "top level", eff_kind(k));
-  *out = (const char *)k->data.scalar.value;
-  for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-    yaml_node_t *kq = eff_node(f, q->key);
-    if (kq->type == YAML_SCALAR_NODE && !strcmp((const char *)kq->data.scalar.value, *out))
-      return err_input("%s: %s%s%s: duplicate key", f->path, where, where[0] ? "." : "", *out);
-  }
-  return 0;
-}
-
-static int eff_pairs(const yaml_node_t *map) {
-  return (int)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
-}
-
 // run.env/algo/seed/steps/threads come from the entry and the command line's options.
 static const char *eff_reserved(const char *key) {
   size_t n = strcspn(key, "=");
@@ -163,14 +130,14 @@ static int eff_overrides(eff_file_t *f, const yaml_node_t *n, const char *where,
                          int *n_ov) {
   if (n->type != YAML_MAPPING_NODE)
     return err_input("%s: %s: expected a mapping of key: value, got %s", f->path, where,
-                     eff_kind(n));
-  int count = eff_pairs(n), rc;
+                     yio_kind(n));
+  int count = yio_pairs(n), rc;
   if (count > EFF_MAX_OV)
     return err_input("%s: %s: more than %d overrides", f->path, where, EFF_MAX_OV);
   for (int i = 0; i < count; i++) {
     const char *key;
     char value[EFF_STR], path[2 * EFF_STR];
-    if ((rc = eff_key(f, n, i, where, &key))) return rc;
+    if ((rc = yio_key(f->path, &f->doc, n, i, where, &key))) return rc;
     snprintf(path, sizeof path, "%s.%s", where, key);
     if (strchr(key, '=')) return err_input("%s: %s: a key cannot contain '='", f->path, path);
     const char *by = eff_reserved(key);
@@ -192,14 +159,14 @@ static int eff_parse_entry(eff_file_t *f, const yaml_node_t *n, int idx, eff_ent
     return err_input(
         "%s: %s: expected a mapping (task, env, algo, paper_fps, paper_memory_mib), "
         "got %s",
-        f->path, where, eff_kind(n));
+        f->path, where, yio_kind(n));
   enum { TASK, ENV, ALGO, FPS, MEM, N_REQUIRED };
   static const char *const required[N_REQUIRED] = {"task", "env", "algo", "paper_fps",
                                                    "paper_memory_mib"};
   int seen[N_REQUIRED] = {0}, rc;
-  for (int i = 0; i < eff_pairs(n); i++) {
+  for (int i = 0; i < yio_pairs(n); i++) {
     const char *key;
-    if ((rc = eff_key(f, n, i, where, &key))) return rc;
+    if ((rc = yio_key(f->path, &f->doc, n, i, where, &key))) return rc;
     yaml_node_t *v = eff_node(f, n->data.mapping.pairs.start[i].value);
     char path[128];
     snprintf(path, sizeof path, "%s.%.40s", where, key);
@@ -234,9 +201,9 @@ static int eff_parse_entry(eff_file_t *f, const yaml_node_t *n, int idx, eff_ent
 static int eff_parse_top(eff_file_t *f, const yaml_node_t *root) {
   const yaml_node_t *list = NULL;
   int rc;
-  for (int i = 0; i < eff_pairs(root); i++) {
+  for (int i = 0; i < yio_pairs(root); i++) {
     const char *key;
-    if ((rc = eff_key(f, root, i, "", &key))) return rc;
+    if ((rc = yio_key(f->path, &f->doc, root, i, "", &key))) return rc;
     yaml_node_t *v = eff_node(f, root->data.mapping.pairs.start[i].value);
     if (!strcmp(key, "source")) {
       rc = eff_text(f, v, key, f->source, sizeof f->source);
@@ -265,7 +232,7 @@ static int eff_parse_top(eff_file_t *f, const yaml_node_t *root) {
         f->path);
   if (list->type != YAML_SEQUENCE_NODE)
     return err_input("%s: efficiency: expected a list of configurations, got %s", f->path,
-                     eff_kind(list));
+                     yio_kind(list));
   int n = (int)(list->data.sequence.items.top - list->data.sequence.items.start);
   if (n == 0) return err_input("%s: efficiency: the list is empty", f->path);
   if (n > EFF_MAX_ENTRIES)
@@ -347,7 +314,7 @@ static int eff_load(eff_file_t *f, const eff_opts_t *o) {
     return err_input("%s: empty efficiency file", f->path);
   if (root->type != YAML_MAPPING_NODE)
     return err_input("%s: expected a mapping (source, ..., efficiency) at the top level, got %s",
-                     f->path, eff_kind(root));
+                     f->path, yio_kind(root));
   if ((rc = eff_parse_top(f, root))) return rc;
   return eff_resolve(f, o);
 }

@@ -18,6 +18,7 @@
 
 #include "core/err.h"
 #include "core/fsutil.h"
+#include "harness/yamlio.h"
 
 // ---- the YAML document --------------------------------------------------------------------------
 
@@ -30,23 +31,10 @@ static yaml_node_t *sy_node(suite_yaml_t *y, int id) {
   return yaml_document_get_node(&y->doc, id);
 }
 
-static const char *sy_kind(const yaml_node_t *n) {
-  switch (n->type) {
-    case YAML_SCALAR_NODE:
-      return n->data.scalar.length ? "a single value" : "nothing";
-    case YAML_SEQUENCE_NODE:
-      return "a list";
-    case YAML_MAPPING_NODE:
-      return "a mapping";
-    default:
-      return "an empty node";
-  }
-}
-
 // A non-empty scalar as a C string. `key` is the key path for the message.
 static int sy_scalar(suite_yaml_t *y, const yaml_node_t *n, const char *key, const char **out) {
   if (n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)
-    return err_input("%s: %s: expected a single value, got %s", y->file, key, sy_kind(n));
+    return err_input("%s: %s: expected a single value, got %s", y->file, key, yio_kind(n));
   const char *s = (const char *)n->data.scalar.value;
   if (strlen(s) != n->data.scalar.length)
     return err_input("%s: %s: value contains a NUL character", y->file, key);
@@ -60,24 +48,7 @@ static int sy_expect(suite_yaml_t *y, const yaml_node_t *n, yaml_node_type_t typ
                      const char *key) {
   if (n->type == type) return 0;
   const char *want = type == YAML_SEQUENCE_NODE ? "a list" : "a mapping";
-  return err_input("%s: %s: expected %s, got %s", y->file, key, want, sy_kind(n));
-}
-
-// Key i of a mapping node as a string; duplicate keys are refused.
-static int sy_key(suite_yaml_t *y, const yaml_node_t *map, int i, const char *where,
-                  const char **out) {
-  yaml_node_pair_t *p = map->data.mapping.pairs.start + i;
-  yaml_node_t *k = sy_node(y, p->key);
-  if (k->type != YAML_SCALAR_NODE || k->data.scalar.length == 0)
-    return err_input("%s: %s: a key must be a single value, got %s", y->file,
-                     where[0] ? where : "top level", sy_kind(k));
-  *out = (const char *)k->data.scalar.value;
-  for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
-    yaml_node_t *kq = sy_node(y, q->key);
-    if (kq->type == YAML_SCALAR_NODE && strcmp((const char *)kq->data.scalar.value, *out) == 0)
-      return err_input("%s: %s%s%s: duplicate key", y->file, where, where[0] ? "." : "", *out);
-  }
-  return 0;
+  return err_input("%s: %s: expected %s, got %s", y->file, key, want, yio_kind(n));
 }
 
 // ---- the parsed suite, before expansion ---------------------------------------------------------
@@ -176,12 +147,12 @@ static int suite_parse_overrides(suite_parse_t *p, const yaml_node_t *n, const c
                                  suite_ov_t *ov, int *n_ov) {
   int rc = sy_expect(&p->y, n, YAML_MAPPING_NODE, where);
   if (rc) return rc;
-  int count = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+  int count = yio_pairs(n);
   if (count > SUITE_MAX_OVERRIDES)
     return err_input("%s: %s: more than %d overrides", p->y.file, where, SUITE_MAX_OVERRIDES);
   for (int i = 0; i < count; i++) {
-    const char *key, *value;
-    if ((rc = sy_key(&p->y, n, i, where, &key))) return rc;
+    const char *key, *value = NULL;
+    if ((rc = yio_key(p->y.file, &p->y.doc, n, i, where, &key))) return rc;
     char path[SUITE_STR + 64];
     snprintf(path, sizeof path, "%s.%s", where, key);
     yaml_node_t *v = sy_node(&p->y, n->data.mapping.pairs.start[i].value);
@@ -222,7 +193,7 @@ static int suite_parse_seeds(suite_parse_t *p, const yaml_node_t *n) {
   }
   if (n->type != YAML_SEQUENCE_NODE)
     return err_input("%s: seeds: expected a count or a list of seeds, got %s", p->y.file,
-                     sy_kind(n));
+                     yio_kind(n));
   int count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
   if (count == 0) return err_input("%s: seeds: empty list", p->y.file);
   p->seeds = calloc((size_t)count, sizeof(int));
@@ -265,16 +236,16 @@ static int suite_parse_only(suite_parse_t *p, const yaml_node_t *n, const char *
 // One entry of envs or algos: a name, or a mapping. is_algo allows `config`, else `cost_limit`.
 static int suite_parse_entry(suite_parse_t *p, const yaml_node_t *n, const char *where, int is_algo,
                              suite_entry_t *e) {
-  const char *s;
+  const char *s = NULL;
   int rc;
   if (n->type == YAML_SCALAR_NODE) {
     if ((rc = sy_scalar(&p->y, n, where, &s))) return rc;
     snprintf(e->name, sizeof e->name, "%s", s);
   } else if (n->type == YAML_MAPPING_NODE) {
-    int count = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+    int count = yio_pairs(n);
     for (int i = 0; i < count; i++) {
       const char *key;
-      if ((rc = sy_key(&p->y, n, i, where, &key))) return rc;
+      if ((rc = yio_key(p->y.file, &p->y.doc, n, i, where, &key))) return rc;
       char path[SUITE_STR + 64];
       snprintf(path, sizeof path, "%s.%s", where, key);
       yaml_node_t *v = sy_node(&p->y, n->data.mapping.pairs.start[i].value);
@@ -304,7 +275,7 @@ static int suite_parse_entry(suite_parse_t *p, const yaml_node_t *n, const char 
     }
     if (!e->name[0]) return err_input("%s: %s: missing key 'name'", p->y.file, where);
   } else {
-    return err_input("%s: %s: expected a name or a mapping, got %s", p->y.file, where, sy_kind(n));
+    return err_input("%s: %s: expected a name or a mapping, got %s", p->y.file, where, yio_kind(n));
   }
   if (is_algo ? !algo_find(e->name) : !env_find(e->name))
     return err_input("%s: %s.name: unknown %s '%s' (safemarl list %s)", p->y.file, where,
@@ -340,7 +311,7 @@ static int suite_parse_list(suite_parse_t *p, const yaml_node_t *n, const char *
 static int suite_parse_grid(suite_parse_t *p, const yaml_node_t *n) {
   int rc = sy_expect(&p->y, n, YAML_MAPPING_NODE, "grid");
   if (rc) return rc;
-  int count = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+  int count = yio_pairs(n);
   if (count == 0) return err_input("%s: grid: empty mapping (remove it for no grid)", p->y.file);
   p->axes = calloc((size_t)count, sizeof(suite_axis_t));
   if (!p->axes) return err_fail("out of memory");
@@ -348,7 +319,7 @@ static int suite_parse_grid(suite_parse_t *p, const yaml_node_t *n) {
   for (int i = 0; i < count; i++) {
     suite_axis_t *ax = &p->axes[i];
     const char *key;
-    if ((rc = sy_key(&p->y, n, i, "grid", &key))) return rc;
+    if ((rc = yio_key(p->y.file, &p->y.doc, n, i, "grid", &key))) return rc;
     char path[SUITE_STR + 16];
     snprintf(path, sizeof path, "grid.%s", key);
     if (strlen(key) >= sizeof ax->key || strchr(key, '='))
@@ -388,11 +359,11 @@ static int suite_parse_grid(suite_parse_t *p, const yaml_node_t *n) {
 
 static int suite_parse_top(suite_parse_t *p, const yaml_node_t *root, suite_t *s) {
   int rc;
-  int count = (int)(root->data.mapping.pairs.top - root->data.mapping.pairs.start);
+  int count = yio_pairs(root);
   const yaml_node_t *envs = NULL, *algos = NULL;
   for (int i = 0; i < count; i++) {
-    const char *key, *v;
-    if ((rc = sy_key(&p->y, root, i, "", &key))) return rc;
+    const char *key, *v = NULL;
+    if ((rc = yio_key(p->y.file, &p->y.doc, root, i, "", &key))) return rc;
     yaml_node_t *n = sy_node(&p->y, root->data.mapping.pairs.start[i].value);
     if (!strcmp(key, "name")) {
       if ((rc = sy_scalar(&p->y, n, key, &v))) return rc;
@@ -643,7 +614,7 @@ int suite_load(const char *path, const char *out_root, suite_t *s) {
     rc = err_input(
         "%s: expected a mapping of keys (name, seeds, envs, algos, ...) at the top "
         "level, got %s",
-        path, sy_kind(root));
+        path, yio_kind(root));
   if (!rc) rc = suite_parse_top(&p, root, s);
   if (!rc) rc = suite_check_dirname(&p, "name", s->name);
   if (!rc && snprintf(s->root, sizeof s->root, "%s/%s", out_root, s->name) >= (int)sizeof s->root)
