@@ -108,7 +108,6 @@ static void dgeo_solve(const dgeo_field_t *f, const double *goal, const double *
   for (int a = 0; a < 3; a++) {
     int i = (int)floor((goal[a] - f->lo[a]) / f->h);
     base[a] = i < 0 ? 0 : (i > dims[a] - 2 ? dims[a] - 2 : i);
-    if (base[a] < 0) base[a] = 0;
   }
   for (int corner = 0; corner < 8; corner++) {
     int idx[3], ok = 1;
@@ -209,6 +208,7 @@ double dgeo_eval(const dgeo_field_t *f, int g, const double *p, double *grad) {
     q[a] = p[a] < f->lo[a] ? f->lo[a] : (p[a] > top ? top : p[a]);
     out2 += (p[a] - q[a]) * (p[a] - q[a]);
     double u = (q[a] - f->lo[a]) / f->h;
+    if (!isfinite(u)) u = 0.0;  // a non-finite position: any cell, never UB in the cast
     i[a] = (int)floor(u);
     if (i[a] > dims[a] - 2) i[a] = dims[a] - 2;
     if (i[a] < 0) i[a] = 0;

@@ -7,7 +7,7 @@
 //   around its zone (a lower bound computed by hand), and the gradient in front of the sphere
 //   points around it, not through it;
 // * outside the box: the distance adds the straight-line excess, the gradient points out;
-// * a degenerate box is refused.
+// * a non-finite query gives NaN without undefined behaviour; a degenerate box is refused.
 #include <math.h>
 #include <string.h>
 
@@ -44,6 +44,8 @@ static void test_free_space(void) {
   double d_in = dgeo_eval(&f, 0, in, NULL), d_out = dgeo_eval(&f, 0, out, g);
   CHECK(fabs(d_out - d_in - 3.0) < 1e-9 && g[0] == 1.0, "outside: +3 m, gradient +x (%g, %g)",
         d_out - d_in, g[0]);
+  double bad[3] = {NAN, 5, 5};
+  CHECK(isnan(dgeo_eval(&f, 0, bad, g)), "a non-finite position gives NaN (and no UB)");
   dgeo_free(&f);
   dgeo_free(&f);  // a second free is harmless
 }
