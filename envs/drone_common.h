@@ -51,7 +51,7 @@
 //   1999) and keeps the seed's goal: reach the slots, keep apart, do not crash.
 //   reward = geodesic is progress along drone_geodesic's distance field instead of the straight
 //   line, -dt v_i . grad D_i(p_i), D_i the grid distance to slot i around the obstacles' cost
-//   zones (built once per run: 0.5 m cells, 98-move Dijkstra; 0.5 s for N = 5, 8 s and 58 MB
+//   zones (built once per run: 0.5 m cells, 98-move Dijkstra; 0.2 s for N = 5, 4.3 s and 58 MB
 //   for N = 64). Why: the seed's obstacle chain lies across the straight spawn-to-target line,
 //   so progress pays for flying into the cost zones and the detour earns nothing until it is
 //   over; MAPPO at 6e5 steps reaches ~0.1 slots per episode with progress. Both are

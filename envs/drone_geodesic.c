@@ -76,9 +76,10 @@ static int dgeo_pop(dgeo_heap_t *q) {
 }
 
 // The moves: offsets in [-2, 2]^3 whose components have no common factor (98 directions; the
-// 26 of the unit cube alone leave errors of up to 30 deg in the field's gradient). Returns the count.
+// 26 of the unit cube alone leave errors of up to 30 deg in the field's gradient), and their
+// lengths in cells. Returns the count.
 #define DGEO_MAX_OFFSETS 124
-static int dgeo_offsets(int off[][3]) {
+static int dgeo_offsets(int off[][3], double *len) {
   int n = 0;
   for (int dz = -2; dz <= 2; dz++)
     for (int dy = -2; dy <= 2; dy++)
@@ -89,14 +90,16 @@ static int dgeo_offsets(int off[][3]) {
         off[n][0] = dx;
         off[n][1] = dy;
         off[n][2] = dz;
+        len[n] = sqrt((double)(dx * dx + dy * dy + dz * dz));
         n++;
       }
   return n;
 }
 
-// One goal's field into out[cells]: weights w[cells], work arrays dist, heap.
+// One goal's field into out[cells]: weights w[cells], work arrays dist, heap, the moves.
 static void dgeo_solve(const dgeo_field_t *f, const double *goal, const double *w, double *dist,
-                       dgeo_heap_t *q, float *out) {
+                       dgeo_heap_t *q, int n_off, const int (*off)[3], const double *off_len,
+                       float *out) {
   int nx = f->nx, ny = f->ny, nz = f->nz, cells = nx * ny * nz;
   for (int c = 0; c < cells; c++) {
     dist[c] = INFINITY;
@@ -128,7 +131,6 @@ static void dgeo_solve(const dgeo_field_t *f, const double *goal, const double *
       dgeo_push_or_decrease(q, c);
     }
   }
-  int off[DGEO_MAX_OFFSETS][3], n_off = dgeo_offsets(off);
   while (q->n > 0) {
     int c = dgeo_pop(q);
     int x = c % nx, y = (c / nx) % ny, z = c / (nx * ny);
@@ -137,7 +139,7 @@ static void dgeo_solve(const dgeo_field_t *f, const double *goal, const double *
       int X = x + dx, Y = y + dy, Z = z + dz;
       if (X < 0 || Y < 0 || Z < 0 || X >= nx || Y >= ny || Z >= nz) continue;
       int e = (Z * ny + Y) * nx + X;
-      double len = f->h * sqrt((double)(dx * dx + dy * dy + dz * dz));
+      double len = f->h * off_len[k];
       double d = dist[c] + len * 0.5 * (w[c] + w[e]);
       if (d < dist[e]) {
         dist[e] = d;
@@ -184,7 +186,12 @@ int dgeo_build(dgeo_field_t *f, const double (*goals)[3], int n_goals, const dou
       w[c] = dgeo_weight(p, obstacle, m, zone_margin, floor_z);
     }
     dgeo_heap_t q = {heap, where, 0, dist};
-    for (int g = 0; g < n_goals; g++) dgeo_solve(f, goals[g], w, dist, &q, f->dist + cells * g);
+    int off[DGEO_MAX_OFFSETS][3];
+    double off_len[DGEO_MAX_OFFSETS];
+    int n_off = dgeo_offsets(off, off_len);
+    for (int g = 0; g < n_goals; g++)
+      dgeo_solve(f, goals[g], w, dist, &q, n_off, (const int(*)[3])off, off_len,
+                 f->dist + cells * g);
   }
   free(w);
   free(dist);
