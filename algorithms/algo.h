@@ -47,6 +47,10 @@ typedef struct algo_class {
   // episode length; a copy idles once its episode ends, marked in algo_rollout_info_t.valid).
   // This is the seed's "collect K whole episodes per update" scheme.
   int episodic_rollouts;
+  // 1: the updates read algo_run_info_t.total_steps (a learning-rate or entropy schedule), so a
+  // run extended past its budget (train --resume DIR --steps N) would not equal a fresh N-step
+  // run; the harness refuses to extend such runs.
+  int schedules_on_steps;
   // ERR_INPUT (message says why) when the env does not suit the algorithm.
   int (*create)(const env_spec_t *spec, const void *params, const algo_run_info_t *run,
                 void **algo);

@@ -291,6 +291,7 @@ static int cpo_load(void *ptr, ckpt_t *k) {
 }
 
 const algo_class_t algo_cpo = {
+    .schedules_on_steps = 1,
     .name = "cpo",
     .summary = "Constrained Policy Optimization (trust region + CPO QP), single agent",
     .params = cpo_param_table,

@@ -263,6 +263,7 @@ static int fo_load(void *ptr, ckpt_t *k) {
 }
 
 const algo_class_t algo_focops = {
+    .schedules_on_steps = 1,
     .name = "focops",
     .summary = "FOCOPS: first-order projection in policy space with a projected nu, single agent",
     .params = fo_param_table,

@@ -240,6 +240,7 @@ static int gl_load(void *ptr, ckpt_t *k) {
 }
 
 const algo_class_t algo_gridworld_lagrangian = {
+    .schedules_on_steps = 1,
     .name = "gridworld_lagrangian",
     .summary = "seed 002's LagrangianSafeRL: REINFORCE with baseline on A - lambda*C",
     .params = gl_param_table,

@@ -276,6 +276,7 @@ static int pl_load(void *ptr, ckpt_t *k) {
 }
 
 const algo_class_t algo_ppo_lag = {
+    .schedules_on_steps = 1,
     .name = "ppo_lag",
     .summary = "PPO-Lagrangian (SafePO/OmniSafe form), single agent",
     .params = pl_param_table,

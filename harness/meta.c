@@ -93,7 +93,16 @@ int meta_write(const char *dir, const run_config_t *cfg, uint64_t config_hash, i
   FILE *f = open_memstream(&text, &len);
   if (!f) return err_fail("out of memory writing meta.yaml");
   if (old) {
-    fputs(old, f);
+    // An extended run (train --resume --steps) has a new budget, so a new hash: replace the line.
+    const char *line = strstr(old, "\nconfig_hash: ");
+    const char *eol = line ? strchr(line + 1, '\n') : NULL;
+    if (eol) {
+      fwrite(old, 1, (size_t)(line + 1 - old), f);
+      fprintf(f, "config_hash: %016llx", (unsigned long long)config_hash);
+      fputs(eol, f);
+    } else {
+      fputs(old, f);
+    }
   } else {
     char commit[128];
     int dirty = 0;
@@ -106,8 +115,8 @@ int meta_write(const char *dir, const run_config_t *cfg, uint64_t config_hash, i
     fprintf(f, "config_hash: %016llx\n", (unsigned long long)config_hash);
     fprintf(f, "sessions:\n");
   }
-  fprintf(f, "  - {session: %d, from_update: %lld, started: \"%s\"}\n", session, from_update,
-          when);
+  fprintf(f, "  - {session: %d, from_update: %lld, steps: %d, started: \"%s\"}\n", session,
+          from_update, cfg->run.steps, when);
   fclose(f);
   int rc = fs_write_atomic(path, text, len);
   free(text);

@@ -42,9 +42,17 @@
 #define SWEEP_SLURM_DIR "_slurm"
 #define SWEEP_MAX_JOBS 1024
 
-typedef enum { SWEEP_NEW, SWEEP_RESUME, SWEEP_RETRY, SWEEP_CHANGED, SWEEP_FINISHED } sweep_state_t;
+typedef enum {
+  SWEEP_NEW,
+  SWEEP_RESUME,
+  SWEEP_RETRY,
+  SWEEP_CHANGED,
+  SWEEP_EXTEND,
+  SWEEP_FINISHED
+} sweep_state_t;
 
-static const char *const sweep_state_names[] = {"new", "resume", "retry", "changed", "finished"};
+static const char *const sweep_state_names[] = {"new",     "resume", "retry",
+                                                "changed", "extend", "finished"};
 
 static double sweep_now(void) {
   struct timespec ts;
@@ -69,11 +77,62 @@ static int sweep_read_done(const char *dir, unsigned long long *hash) {
   return ok;
 }
 
-static sweep_state_t sweep_state(const suite_run_t *r) {
+// Compare run i's directory (config.yaml) with the suite's configuration of that run. Equal:
+// 0 and *extend = 0. Equal but for run.steps, with an algorithm that never reads the budget:
+// 0 and *extend = 1 (`train --resume DIR --steps N` gives what a fresh N-step run gives).
+// Otherwise ERR_INPUT naming the first differing line.
+static int sweep_check_existing(const suite_t *s, int i, int *extend) {
+  const suite_run_t *r = &s->runs[i];
+  char path[SUITE_PATH + 32], steps_kv[64];
+  sweep_path(path, sizeof path, r->dir, "config.yaml");
+  *extend = 0;
+  run_config_t want, have;
+  int rc = suite_run_config(s, i, &want);
+  if (rc) return rc;
+  // The recorded run with the suite's budget: equal to the suite's run iff only steps differ.
+  snprintf(steps_kv, sizeof steps_kv, "run.steps=%d", want.run.steps);
+  char *budget[1] = {steps_kv};
+  rc = run_config_resolve(&have, path, NULL, NULL, budget,
+                          want.algo_class->schedules_on_steps ? 0 : 1);
+  if (rc) {
+    run_config_free(&want);
+    return rc;
+  }
+  char *a = cfg_to_yaml(want.secs, 3), *b = cfg_to_yaml(have.secs, 3);
+  if (!a || !b) {
+    rc = err_fail("out of memory");
+  } else if (strcmp(a, b) != 0) {
+    const char *pa = a, *pb = b;
+    while (*pa && *pa == *pb) pa++, pb++;
+    while (pa > a && pa[-1] != '\n') pa--, pb--;
+    int la = (int)strcspn(pa, "\n"), lb = (int)strcspn(pb, "\n");
+    rc = err_input(
+        "%s: holds a run of another configuration than run %d of %s (`%.*s` there, "
+        "`%.*s` in the suite); move the directory away to rerun it",
+        path, i, s->path, lb, pb, la, pa);
+  } else if (!want.algo_class->schedules_on_steps) {
+    run_config_t recorded;
+    rc = run_config_resolve(&recorded, path, NULL, NULL, NULL, 0);
+    if (!rc) *extend = recorded.run.steps != want.run.steps;
+    if (!rc) run_config_free(&recorded);
+  }
+  free(a);
+  free(b);
+  run_config_free(&want);
+  run_config_free(&have);
+  return rc;
+}
+
+// A finished run whose suite entry now asks for another budget (and nothing else) is extended.
+static sweep_state_t sweep_state(const suite_t *s, int i) {
+  const suite_run_t *r = &s->runs[i];
   unsigned long long hash;
   char path[SUITE_PATH + 32];
-  if (sweep_read_done(r->dir, &hash))
-    return hash == r->config_hash ? SWEEP_FINISHED : SWEEP_CHANGED;
+  if (sweep_read_done(r->dir, &hash)) {
+    if (hash == r->config_hash) return SWEEP_FINISHED;
+    int extend = 0;
+    return sweep_check_existing(s, i, &extend) == 0 && extend ? SWEEP_EXTEND : SWEEP_CHANGED;
+  }
   sweep_path(path, sizeof path, r->dir, SWEEP_FAILED_FILE);
   if (fs_exists(path)) return SWEEP_RETRY;
   sweep_path(path, sizeof path, r->dir, "config.yaml");
@@ -144,38 +203,6 @@ static void sweep_remove(const char *dir, const char *name) {
 
 // DIR/config.yaml must be the configuration the suite gives run i (the file the run would
 // write). Names the first differing line otherwise.
-static int sweep_check_existing(const suite_t *s, int i) {
-  const suite_run_t *r = &s->runs[i];
-  char path[SUITE_PATH + 32];
-  sweep_path(path, sizeof path, r->dir, "config.yaml");
-  run_config_t want, have;
-  int rc = suite_run_config(s, i, &want);
-  if (rc) return rc;
-  rc = run_config_resolve(&have, path, NULL, NULL, NULL, 0);
-  if (rc) {
-    run_config_free(&want);
-    return rc;
-  }
-  char *a = cfg_to_yaml(want.secs, 3), *b = cfg_to_yaml(have.secs, 3);
-  if (!a || !b) {
-    rc = err_fail("out of memory");
-  } else if (strcmp(a, b) != 0) {
-    const char *pa = a, *pb = b;
-    while (*pa && *pa == *pb) pa++, pb++;
-    while (pa > a && pa[-1] != '\n') pa--, pb--;
-    int la = (int)strcspn(pa, "\n"), lb = (int)strcspn(pb, "\n");
-    rc = err_input(
-        "%s: holds a run of another configuration than run %d of %s (`%.*s` there, "
-        "`%.*s` in the suite); move the directory away to rerun it",
-        path, i, s->path, lb, pb, la, pa);
-  }
-  free(a);
-  free(b);
-  run_config_free(&want);
-  run_config_free(&have);
-  return rc;
-}
-
 static int sweep_train(const suite_t *s, int i) {
   const suite_run_t *r = &s->runs[i];
   char *argv[SUITE_MAX_OVERRIDES + 16];
@@ -183,11 +210,18 @@ static int sweep_train(const suite_t *s, int i) {
   char path[SUITE_PATH + 32];
   sweep_path(path, sizeof path, r->dir, "config.yaml");
   argv[argc++] = "train";
+  char steps_text[32];
   if (fs_exists(path)) {
-    int rc = sweep_check_existing(s, i);
+    int extend = 0;
+    int rc = sweep_check_existing(s, i, &extend);
     if (rc) return rc;
     argv[argc++] = "--resume";
     argv[argc++] = (char *)r->dir;
+    if (extend) {
+      snprintf(steps_text, sizeof steps_text, "%lld", r->steps);
+      argv[argc++] = "--steps";
+      argv[argc++] = steps_text;
+    }
   } else {
     argv[argc++] = "--env";
     argv[argc++] = (char *)r->env;
@@ -650,7 +684,7 @@ static int sweep_local(const sweep_args_t *a, const suite_t *s) {
     return err_fail("out of memory");
   }
   for (int i = 0; i < s->n_runs; i++) {
-    if (sweep_state(&s->runs[i]) == SWEEP_FINISHED) {
+    if (sweep_state(s, i) == SWEEP_FINISHED) {
       // A failed.txt beside a valid done.txt is stale (a refused attempt after a suite edit
       // that has been undone since).
       sweep_remove(s->runs[i].dir, SWEEP_FAILED_FILE);
@@ -744,7 +778,7 @@ static int sweep_local(const sweep_args_t *a, const suite_t *s) {
 
 static void sweep_list(const suite_t *s) {
   for (int i = 0; i < s->n_runs; i++)
-    printf("%d %s %s\n", i, sweep_state_names[sweep_state(&s->runs[i])], s->runs[i].dir);
+    printf("%d %s %s\n", i, sweep_state_names[sweep_state(s, i)], s->runs[i].dir);
 }
 
 // ---- slurm backend ------------------------------------------------------------------------------
@@ -780,12 +814,12 @@ static int sweep_array_spec(const suite_t *s, char *out, size_t n) {
   int count = 0;
   out[0] = 0;
   for (int i = 0; i < s->n_runs;) {
-    if (sweep_state(&s->runs[i]) == SWEEP_FINISHED) {
+    if (sweep_state(s, i) == SWEEP_FINISHED) {
       i++;
       continue;
     }
     int j = i;
-    while (j + 1 < s->n_runs && sweep_state(&s->runs[j + 1]) != SWEEP_FINISHED) j++;
+    while (j + 1 < s->n_runs && sweep_state(s, j + 1) != SWEEP_FINISHED) j++;
     int w = j > i ? snprintf(out + used, n - used, "%s%d-%d", used ? "," : "", i, j)
                   : snprintf(out + used, n - used, "%s%d", used ? "," : "", i);
     if (w < 0 || used + (size_t)w >= n) return -1;
@@ -906,7 +940,7 @@ static int sweep_slurm(const sweep_args_t *a, const suite_t *s, const char *out_
   }
   int done = 0, failed = 0, other = 0;
   for (int i = 0; i < s->n_runs; i++) {
-    sweep_state_t st = sweep_state(&s->runs[i]);
+    sweep_state_t st = sweep_state(s, i);
     if (st == SWEEP_FINISHED) {
       done++;
     } else if (st == SWEEP_RETRY) {

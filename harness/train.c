@@ -33,8 +33,8 @@
 #include "harness/run.h"
 
 #define TRAIN_BASE_COLS 6
-static const char *const train_base_cols[TRAIN_BASE_COLS] = {
-    "update", "env_steps", "episodes", "ep_return", "ep_cost", "ep_length"};
+static const char *const train_base_cols[TRAIN_BASE_COLS] = {"update",    "env_steps", "episodes",
+                                                             "ep_return", "ep_cost",   "ep_length"};
 // timing.csv; runs started before the threads column keep their 8 columns on resume.
 #define TIMING_COLS 9
 #define TIMING_COLS_OLD 8
@@ -105,6 +105,10 @@ struct train {
   long progress_bytes;
   csvlog_t progress, timing;
   int session;
+  // train --resume DIR --steps N: the run is extended to N steps; its checkpoint may still carry
+  // the hash of the configuration with the old budget (extend_from_hash).
+  int extending;
+  uint64_t extend_from_hash;
 };
 
 static double now_wall(void) {
@@ -278,8 +282,7 @@ static int train_create(train_t *tr) {
     return ERR_FAIL;
   for (int e = 0; e < E; e++)
     if ((rc = ec->create(tr->shared, &tr->envs[e]))) return rc;
-  if ((rc = buf_create(&tr->buf, tr->T, E, A, tr->obs_dim, tr->share_dim, tr->act_dim)))
-    return rc;
+  if ((rc = buf_create(&tr->buf, tr->T, E, A, tr->obs_dim, tr->share_dim, tr->act_dim))) return rc;
   algo_run_info_t info = {(uint64_t)tr->cfg.run.seed, tr->T, E, tr->cfg.run.steps,
                           tr->spec.cost_limit};
   if ((rc = tr->cfg.algo_class->create(&tr->spec, tr->cfg.algo_params, &info, &tr->algo)))
@@ -494,8 +497,7 @@ static int train_save(train_t *tr) {
   if (!rc) rc = ckpt_put(&c, tr->acc_cost, sizeof(double) * tr->E);
   if (!rc) rc = ckpt_put(&c, tr->acc_len, sizeof(int) * tr->E);
   if (!rc) rc = ckpt_put(&c, tr->active, tr->E);
-  if (!rc && tr->n_info)
-    rc = ckpt_put(&c, tr->acc_info, sizeof(double) * tr->E * tr->n_info);
+  if (!rc && tr->n_info) rc = ckpt_put(&c, tr->acc_info, sizeof(double) * tr->E * tr->n_info);
   if (!rc) rc = ckpt_end(&c);
   // Env copies and the observations the next rollout starts from.
   if (!rc) rc = ckpt_begin(&c, "ENVS");
@@ -530,11 +532,11 @@ static int train_load(train_t *tr, const char *path) {
   uint64_t hash = 0, seed = 0, update = 0, steps = 0, episodes = 0, pbytes = 0;
   if (!rc) rc = ckpt_section(&c, "RUN ", NULL);
   if (!rc) rc = ckpt_get_u64(&c, &hash);
-  if (!rc && hash != run_config_hash(&tr->cfg))
-    rc = err_input("%s: checkpoint was written by a different configuration (config hash "
-                   "%016llx, config.yaml gives %016llx)",
-                   path, (unsigned long long)hash,
-                   (unsigned long long)run_config_hash(&tr->cfg));
+  if (!rc && hash != run_config_hash(&tr->cfg) && !(tr->extending && hash == tr->extend_from_hash))
+    rc = err_input(
+        "%s: checkpoint was written by a different configuration (config hash "
+        "%016llx, config.yaml gives %016llx)",
+        path, (unsigned long long)hash, (unsigned long long)run_config_hash(&tr->cfg));
   if (!rc) rc = ckpt_get_u64(&c, &seed);
   if (!rc && seed != (uint64_t)tr->cfg.run.seed)
     rc = err_input("%s: checkpoint seed %llu differs from config.yaml seed %d", path,
@@ -550,8 +552,7 @@ static int train_load(train_t *tr, const char *path) {
   if (!rc) rc = ckpt_get(&c, tr->acc_cost, sizeof(double) * tr->E);
   if (!rc) rc = ckpt_get(&c, tr->acc_len, sizeof(int) * tr->E);
   if (!rc) rc = ckpt_get(&c, tr->active, tr->E);
-  if (!rc && tr->n_info)
-    rc = ckpt_get(&c, tr->acc_info, sizeof(double) * tr->E * tr->n_info);
+  if (!rc && tr->n_info) rc = ckpt_get(&c, tr->acc_info, sizeof(double) * tr->E * tr->n_info);
   if (!rc) rc = ckpt_section_done(&c, "RUN ");
   if (!rc) rc = ckpt_section(&c, "ENVS", NULL);
   for (int e = 0; e < tr->E && !rc; e++) {
@@ -745,12 +746,15 @@ static void train_usage(FILE *f) {
   fprintf(f,
           "usage: safemarl train --env ENV --algo ALGO --seed S --steps N --out DIR "
           "[--config FILE] [--threads T] [key=value ...]\n"
-          "       safemarl train --resume DIR [--threads T]\n"
+          "       safemarl train --resume DIR [--threads T] [--steps N]\n"
           "Trains one run into DIR (progress.csv, timing.csv, config.yaml, meta.yaml, "
           "checkpoint.bin).\n"
           "key=value sets run.*, env.* or algo.* parameters (the section may be omitted when the "
           "key is unique).\n"
           "--resume continues a killed run to the same progress.csv as an uninterrupted one.\n"
+          "--resume DIR --steps N extends a run (finished or not) to N env steps: progress.csv "
+          "is then\nthe same as a fresh N-step run's (refused for algorithms whose schedules "
+          "read the budget).\n"
           "--threads T (run.threads) steps the env copies on T threads; results do not depend "
           "on it, so a run may be resumed with another T.\n"
           "With --env and --algo, --help lists every parameter with its default.\n");
@@ -774,13 +778,20 @@ static int parse_train_args(int argc, char **argv, train_args_t *a) {
       a->help = 1;
       continue;
     }
-    if (!strcmp(s, "--env")) slot = &a->env;
-    else if (!strcmp(s, "--algo")) slot = &a->algo;
-    else if (!strcmp(s, "--seed")) slot = &a->seed;
-    else if (!strcmp(s, "--steps")) slot = &a->steps;
-    else if (!strcmp(s, "--out")) slot = &a->out;
-    else if (!strcmp(s, "--config")) slot = &a->config;
-    else if (!strcmp(s, "--resume")) slot = &a->resume;
+    if (!strcmp(s, "--env"))
+      slot = &a->env;
+    else if (!strcmp(s, "--algo"))
+      slot = &a->algo;
+    else if (!strcmp(s, "--seed"))
+      slot = &a->seed;
+    else if (!strcmp(s, "--steps"))
+      slot = &a->steps;
+    else if (!strcmp(s, "--out"))
+      slot = &a->out;
+    else if (!strcmp(s, "--config"))
+      slot = &a->config;
+    else if (!strcmp(s, "--resume"))
+      slot = &a->resume;
     else if (!strcmp(s, "--threads"))
       slot = &a->threads;
     if (slot) {
@@ -819,16 +830,17 @@ static int train_prepare_new(train_t *tr, train_args_t *a) {
   char path[1100];
   path_join(path, sizeof path, tr->dir, "config.yaml");
   if (fs_exists(path))
-    return err_input("%s: already holds a run (config.yaml exists); use --resume %s or another "
-                     "--out",
-                     tr->dir, tr->dir);
+    return err_input(
+        "%s: already holds a run (config.yaml exists); use --resume %s or another "
+        "--out",
+        tr->dir, tr->dir);
   return 0;
 }
 
 static int train_prepare_resume(train_t *tr, const train_args_t *a) {
-  if (a->env || a->algo || a->seed || a->steps || a->out || a->config || a->n_overrides)
+  if (a->env || a->algo || a->seed || a->out || a->config || a->n_overrides)
     return err_input(
-        "command line: --resume DIR takes no other options but --threads (the "
+        "command line: --resume DIR takes no other options but --threads and --steps (the "
         "run's config.yaml is used)");
   snprintf(tr->dir, sizeof tr->dir, "%s", a->resume);
   char path[1100];
@@ -836,9 +848,50 @@ static int train_prepare_resume(train_t *tr, const train_args_t *a) {
   if (!fs_exists(path)) return err_input("%s: no run to resume (config.yaml missing)", tr->dir);
   // run.threads is outside the config hash: this session may use another thread count than
   // config.yaml records (timing.csv says which).
-  char threads_kv[300], *overrides[1] = {threads_kv};
-  if (a->threads) snprintf(threads_kv, sizeof threads_kv, "run.threads=%s", a->threads);
-  return run_config_resolve(&tr->cfg, path, NULL, NULL, overrides, a->threads ? 1 : 0);
+  char threads_kv[300], steps_kv[300], *overrides[2];
+  int n = 0;
+  if (a->threads) {
+    snprintf(threads_kv, sizeof threads_kv, "run.threads=%s", a->threads);
+    overrides[n++] = threads_kv;
+  }
+  if (!a->steps) return run_config_resolve(&tr->cfg, path, NULL, NULL, overrides, n);
+  // Extension: the run as recorded first (its hash identifies the checkpoint), then the new
+  // budget. Only the budget changes, so for an algorithm that never reads it the extended run
+  // is step for step the run that had N from the start.
+  run_config_t old;
+  int rc = run_config_resolve(&old, path, NULL, NULL, overrides, n);
+  if (rc) return rc;
+  tr->extend_from_hash = run_config_hash(&old);
+  long long old_steps = old.run.steps;
+  int refuse = old.algo_class->schedules_on_steps;
+  const char *algo_name = old.algo_class->name;
+  run_config_free(&old);
+  if (refuse)
+    return err_input(
+        "command line: --steps: %s schedules its updates on run.steps (learning "
+        "rate or entropy decay), so %s cannot be extended to the same result as a "
+        "fresh run",
+        algo_name, tr->dir);
+  snprintf(steps_kv, sizeof steps_kv, "run.steps=%s", a->steps);
+  overrides[n++] = steps_kv;
+  rc = run_config_resolve(&tr->cfg, path, NULL, NULL, overrides, n);
+  if (!rc && tr->cfg.run.steps == old_steps) return 0;  // same budget: a plain resume
+  tr->extending = !rc;
+  return rc;
+}
+
+// After an extended run's checkpoint loaded: record the new budget. The checkpoint goes first,
+// so a kill in between leaves a checkpoint with the new hash and the old config.yaml, which the
+// same command accepts again (extend_from_hash or the new hash).
+static int train_record_extension(train_t *tr) {
+  if (tr->env_steps >= tr->cfg.run.steps)
+    return err_input("command line: --steps %lld: %s already has %lld env steps",
+                     (long long)tr->cfg.run.steps, tr->dir, tr->env_steps);
+  int rc = train_save(tr);
+  char path[1100];
+  path_join(path, sizeof path, tr->dir, "config.yaml");
+  if (!rc) rc = cfg_write_yaml(path, tr->cfg.secs, 3);
+  return rc;
 }
 
 int train_main(int argc, char **argv) {
@@ -872,6 +925,12 @@ int train_main(int argc, char **argv) {
     path_join(path, sizeof path, tr.dir, "checkpoint.bin");
     have_ckpt = fs_exists(path);
     if (have_ckpt) rc = train_load(&tr, path);
+    if (!rc && tr.extending) {
+      if (!have_ckpt)
+        rc = err_input("%s: --steps: no checkpoint.bin to extend (start the run again)", tr.dir);
+      else
+        rc = train_record_extension(&tr);
+    }
     if (!rc && have_ckpt && tr.env_steps >= tr.cfg.run.steps) {
       // A finished run: nothing to do and nothing to record, so no file is touched.
       fprintf(stderr, "%s: run already complete (%lld steps)\n", tr.dir, tr.env_steps);

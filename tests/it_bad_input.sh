@@ -148,7 +148,9 @@ expect_bad out-is-a-run "$WORK/run" "$WORK/run" -- \
 mkdir -p notarun
 expect_bad resume-without-run "notarun" "$WORK/notarun" -- train --resume "$WORK/notarun"
 expect_bad resume-missing-dir "nodir" "$WORK/nodir" -- train --resume "$WORK/nodir"
-expect_bad resume-with-options "resume" "$WORK/run" -- train --resume "$WORK/run" --steps 5000
+expect_bad resume-with-options "resume" "$WORK/run" -- train --resume "$WORK/run" --seed 5
+expect_bad resume-extend-scheduled "schedules its updates on run.steps" "$WORK/run" -- \
+  train --resume "$WORK/run" --steps 5000
 
 # ---- damaged and foreign checkpoints -------------------------------------------------------
 # Each case copies the killed run and damages its checkpoint; --resume must refuse it and
