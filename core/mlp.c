@@ -18,7 +18,7 @@
 #include "core/err.h"
 
 #define MLP_LN_EPS 1e-5
-#define MLP_LN_ROWS 8  // rows whose LayerNorm sums are interleaved (see layernorm_stats)
+#define MLP_LN_LANES 8  // partial sums of a LayerNorm row sum (see ln_sum)
 
 // ---------------------------------------------------------------------------------------------
 // Creation
@@ -113,7 +113,7 @@ int mlp_create(mlp_t *m, const mlp_config_t *cfg, int max_batch) {
   ok &= (m->scratch_b = mlp_alloc_rows(B, max_width)) != NULL;
   ok &= (m->scratch_c = mlp_alloc_rows(B, max_width)) != NULL;
   ok &= (m->scratch_d = mlp_alloc_rows(B, max_width)) != NULL;
-  ok &= (m->ln_tmp = mlp_alloc_rows(2 * MLP_LN_ROWS, max_width)) != NULL;
+  ok &= (m->ln_tmp = mlp_alloc_rows(2, max_width)) != NULL;
   if (!ok) {
     mlp_destroy(m);
     return ERR_FAIL;  // err_calloc recorded the message
@@ -217,29 +217,37 @@ static void matmul_wt_acc(float *y, const float *x, const float *w, int batch, i
               y, n_o);
 }
 
-// LayerNorm's row statistics are sums in double, and a sum of double additions is one chain of
-// dependent adds: a row at a time, the loops wait on the add latency. Rows are independent, so
-// MLP_LN_ROWS rows are summed side by side (each row still adds its elements in order j = 0..n-1,
-// so every result is bit-identical to the one-row loop) and the adds of different rows overlap.
-// The element-wise float passes stay one row at a time, vectorised over j.
+// LayerNorm's row sums are float sums over MLP_LN_LANES interleaved partial sums (element j
+// goes to partial j mod MLP_LN_LANES; the partials are added in a fixed tree), so the loops
+// vectorise without -ffast-math and every build adds in the same order: the same bits with SSE
+// or AVX. One chain of dependent adds per row (the order of the loop j = 0..n-1) waited on the
+// add latency and kept LayerNorm at 40% of the learner's time. PyTorch's LayerNorm also sums in
+// float; rows are short (<= a few hundred), so float partials lose nothing that matters.
 
-// mean and rstd of nr <= MLP_LN_ROWS rows x [nr][n]: two-pass in double (the rows are short and
-// this avoids cancellation). Inlined with nr constant, the accumulators live in registers.
-static inline void layernorm_stats(const float *x, int n, int nr, float *mean, float *rstd) {
-  double mu[MLP_LN_ROWS], var[MLP_LN_ROWS];
-  for (int k = 0; k < nr; k++) mu[k] = var[k] = 0.0;
-  for (int j = 0; j < n; j++)
-    for (int k = 0; k < nr; k++) mu[k] += x[(size_t)k * n + j];
-  for (int k = 0; k < nr; k++) mu[k] /= n;
-  for (int j = 0; j < n; j++)
-    for (int k = 0; k < nr; k++) {
-      double d = x[(size_t)k * n + j] - mu[k];
-      var[k] += d * d;
+// Sum of x[0..n-1] in the fixed lane order above.
+static inline float ln_sum(const float *restrict x, int n) {
+  float acc[MLP_LN_LANES] = {0};
+  int j = 0;
+  for (; j + MLP_LN_LANES <= n; j += MLP_LN_LANES)
+    for (int l = 0; l < MLP_LN_LANES; l++) acc[l] += x[j + l];
+  for (int l = 0; j < n; j++, l++) acc[l] += x[j];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Sum of (x[j] - mu)^2 in the same order.
+static inline float ln_sum_sq_dev(const float *restrict x, float mu, int n) {
+  float acc[MLP_LN_LANES] = {0};
+  int j = 0;
+  for (; j + MLP_LN_LANES <= n; j += MLP_LN_LANES)
+    for (int l = 0; l < MLP_LN_LANES; l++) {
+      float d = x[j + l] - mu;
+      acc[l] += d * d;
     }
-  for (int k = 0; k < nr; k++) {
-    mean[k] = (float)mu[k];
-    rstd[k] = (float)(1.0 / sqrt(var[k] / n + MLP_LN_EPS));
+  for (int l = 0; j < n; j++, l++) {
+    float d = x[j] - mu;
+    acc[l] += d * d;
   }
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 // y = gamma * (x - mean) * rstd + beta for one row.
@@ -251,105 +259,45 @@ static void layernorm_apply_row(float *restrict y, const float *restrict x, floa
 // LayerNorm of each row: y = gamma * (x - mean) * rstd + beta, caching mean and rstd.
 static void layernorm_forward(float *y, float *mean, float *rstd, const float *x,
                               const float *gamma, const float *beta, int batch, int n) {
-  for (int r0 = 0; r0 < batch; r0 += MLP_LN_ROWS) {
-    int nr = batch - r0 < MLP_LN_ROWS ? batch - r0 : MLP_LN_ROWS;
-    const float *xb = x + (size_t)r0 * n;
-    if (nr == MLP_LN_ROWS)
-      layernorm_stats(xb, n, MLP_LN_ROWS, mean + r0, rstd + r0);
-    else
-      for (int k = 0; k < nr; k++)
-        layernorm_stats(xb + (size_t)k * n, n, 1, mean + r0 + k, rstd + r0 + k);
-    for (int k = 0; k < nr; k++) {
-      size_t off = (size_t)(r0 + k) * n;
-      layernorm_apply_row(y + off, x + off, mean[r0 + k], rstd[r0 + k], gamma, beta, n);
-    }
-  }
-}
-
-// Sums in double of the rows of a [4][n] and of b [4][n], the four rows side by side.
-static void layernorm_row_sums4(const float *a, const float *b, int n, double *sum_a,
-                                double *sum_b) {
-  const float *a0 = a, *a1 = a + n, *a2 = a + 2 * (size_t)n, *a3 = a + 3 * (size_t)n;
-  const float *b0 = b, *b1 = b + n, *b2 = b + 2 * (size_t)n, *b3 = b + 3 * (size_t)n;
-  double sa0 = 0.0, sa1 = 0.0, sa2 = 0.0, sa3 = 0.0, sb0 = 0.0, sb1 = 0.0, sb2 = 0.0, sb3 = 0.0;
-  for (int j = 0; j < n; j++) {
-    sa0 += a0[j];
-    sa1 += a1[j];
-    sa2 += a2[j];
-    sa3 += a3[j];
-    sb0 += b0[j];
-    sb1 += b1[j];
-    sb2 += b2[j];
-    sb3 += b3[j];
-  }
-  sum_a[0] = sa0, sum_a[1] = sa1, sum_a[2] = sa2, sum_a[3] = sa3;
-  sum_b[0] = sb0, sum_b[1] = sb1, sum_b[2] = sb2, sum_b[3] = sb3;
-}
-
-// The same for one row.
-static void layernorm_row_sums1(const float *a, const float *b, int n, double *sum_a,
-                                double *sum_b) {
-  double sa = 0.0, sb = 0.0;
-  for (int j = 0; j < n; j++) {
-    sa += a[j];
-    sb += b[j];
-  }
-  *sum_a = sa;
-  *sum_b = sb;
-}
-
-// One row of the parameter part of the LayerNorm backward: dgamma += g*xhat, dbeta += g, and
-// (gg, ggx not NULL) gg = g*gamma, ggx = gg*xhat for the input gradient.
-static void layernorm_backward_row(float *restrict dgamma, float *restrict dbeta,
-                                   float *restrict gg, float *restrict ggx, const float *g,
-                                   const float *restrict x, float mean, float rstd,
-                                   const float *restrict gamma, int n) {
-  for (int j = 0; j < n; j++) {
-    float xhat = (x[j] - mean) * rstd;
-    dgamma[j] += g[j] * xhat;
-    dbeta[j] += g[j];
-  }
-  if (!gg) return;
-  for (int j = 0; j < n; j++) {
-    float xhat = (x[j] - mean) * rstd;
-    gg[j] = g[j] * gamma[j];
-    ggx[j] = gg[j] * xhat;
+  for (int r = 0; r < batch; r++) {
+    const float *xr = x + (size_t)r * n;
+    float mu = ln_sum(xr, n) / (float)n;
+    float var = ln_sum_sq_dev(xr, mu, n) / (float)n;
+    mean[r] = mu;
+    rstd[r] = 1.0f / sqrtf(var + (float)MLP_LN_EPS);
+    layernorm_apply_row(y + (size_t)r * n, xr, mu, rstd[r], gamma, beta, n);
   }
 }
 
 // LayerNorm backward for rows x with cached mean/rstd, given g = dL/dy: dgamma += sum_r g*xhat,
 // dbeta += sum_r g and, if dx is not NULL, dx = rstd*(gg - mean(gg) - xhat*mean(gg*xhat)) with
-// gg = g*gamma. dx may alias g. tmp: [2 MLP_LN_ROWS][n] work rows.
+// gg = g*gamma (the means as ln_sum's lane sums). dx may alias g: each row's g is read in full
+// before its dx is written. tmp: [2][n] work rows.
 static void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *g,
                                const float *x, const float *mean, const float *rstd,
                                const float *gamma, int batch, int n, float *tmp) {
-  float *gg = tmp, *ggx = tmp + (size_t)MLP_LN_ROWS * n;
-  for (int r0 = 0; r0 < batch; r0 += MLP_LN_ROWS) {
-    int nr = batch - r0 < MLP_LN_ROWS ? batch - r0 : MLP_LN_ROWS;
+  float *restrict gg = tmp, *restrict ggx = tmp + n;
+  for (int r = 0; r < batch; r++) {
+    size_t off = (size_t)r * n;
+    const float *restrict xr = x + off, *gr = g + off;
+    float m = mean[r], s = rstd[r];
     // Rows in order: dgamma and dbeta accumulate over rows.
-    for (int k = 0; k < nr; k++) {
-      size_t off = (size_t)(r0 + k) * n;
-      layernorm_backward_row(dgamma, dbeta, dx ? gg + (size_t)k * n : NULL,
-                             dx ? ggx + (size_t)k * n : NULL, g + off, x + off, mean[r0 + k],
-                             rstd[r0 + k], gamma, n);
+    for (int j = 0; j < n; j++) {
+      float xhat = (xr[j] - m) * s;
+      dgamma[j] += gr[j] * xhat;
+      dbeta[j] += gr[j];
     }
     if (!dx) continue;
-    double sum_g[MLP_LN_ROWS], sum_gx[MLP_LN_ROWS];
-    int k0 = 0;
-    for (; k0 + 4 <= nr; k0 += 4)
-      layernorm_row_sums4(gg + (size_t)k0 * n, ggx + (size_t)k0 * n, n, sum_g + k0, sum_gx + k0);
-    for (; k0 < nr; k0++)
-      layernorm_row_sums1(gg + (size_t)k0 * n, ggx + (size_t)k0 * n, n, sum_g + k0, sum_gx + k0);
-    for (int k = 0; k < nr; k++) {
-      size_t off = (size_t)(r0 + k) * n;
-      float m = mean[r0 + k], s = rstd[r0 + k];
-      float mean_g = (float)(sum_g[k] / n), mean_gx = (float)(sum_gx[k] / n);
-      const float *restrict xr = x + off, *restrict ggr = gg + (size_t)k * n;
-      float *restrict dxr = dx + off;
-      for (int j = 0; j < n; j++) {
-        float xhat = (xr[j] - m) * s;
-        dxr[j] = s * (ggr[j] - mean_g - xhat * mean_gx);
-      }
+    for (int j = 0; j < n; j++) {
+      float xhat = (xr[j] - m) * s;
+      gg[j] = gr[j] * gamma[j];
+      ggx[j] = gg[j] * xhat;
+    }
+    float mean_g = ln_sum(gg, n) / (float)n, mean_gx = ln_sum(ggx, n) / (float)n;
+    float *dxr = dx + off;
+    for (int j = 0; j < n; j++) {
+      float xhat = (xr[j] - m) * s;
+      dxr[j] = s * (gg[j] - mean_g - xhat * mean_gx);
     }
   }
 }
