@@ -1,7 +1,9 @@
 // eval: run a saved policy deterministically (mode / mean action) for K episodes on fresh env
 // copies seeded from the run seed's "eval" stream, and print the mean episodic return, cost and
-// length on one line; `--trace FILE` also writes every step (episode, step, reward, team cost)
-// as CSV, replaced atomically, to see when in an episode the cost is paid.
+// length on one line, followed by the env's statistics (spec.info: cost components, arrivals,
+// crashes...) as name=value, each summed over an episode and averaged over the K episodes like
+// the ep_<name> columns of progress.csv; `--trace FILE` also writes every step (episode, step,
+// reward, team cost) as CSV, replaced atomically, to see when in an episode the cost is paid.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +44,8 @@ int eval_main(int argc, char **argv) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       printf("usage: safemarl eval DIR [--episodes K] [--trace FILE]\n"
              "Runs the policy saved in DIR/checkpoint.bin deterministically for K episodes "
-             "(default 10)\nand prints: episodes=K return=R cost=C length=L\n"
+             "(default 10)\nand prints: episodes=K return=R cost=C length=L [NAME=X ...], the "
+             "env's own statistics\n(progress.csv's ep_NAME columns) as means over the episodes\n"
              "  --trace FILE   also write every step as CSV: episode,step,reward,cost "
              "(team reward and cost)\n");
       return 0;
@@ -102,7 +105,7 @@ int eval_main(int argc, char **argv) {
     rc = csvlog_table_init(&tab, trace_cols, 4);
     have_tab = !rc;
   }
-  double sum_ret = 0, sum_cost = 0, sum_len = 0;
+  double sum_ret = 0, sum_cost = 0, sum_len = 0, sum_info[ENV_MAX_INFO] = {0};
   rng_t rng;
   rng_stream(&rng, (uint64_t)cfg.run.seed, "eval", 0);
   for (int k = 0; k < episodes && !rc; k++) {
@@ -114,6 +117,7 @@ int eval_main(int argc, char **argv) {
       ec->step(env, act, &rng, &st);
       if (have_tab && !rc) rc = eval_trace_row(&tab, k, (int)(sum_len - k_start), st.reward,
                                                  st.team_cost);
+      for (int i = 0; i < spec.n_info; i++) sum_info[i] += st.info[i];
       sum_ret += st.reward;
       sum_cost += st.team_cost;
       sum_len += 1;
@@ -123,9 +127,13 @@ int eval_main(int argc, char **argv) {
     if (!rc) rc = csvlog_write_table(trace, &tab);
     csvlog_table_free(&tab);
   }
-  if (!rc)
-    printf("episodes=%d return=%.6g cost=%.6g length=%.6g\n", episodes, sum_ret / episodes,
+  if (!rc) {
+    printf("episodes=%d return=%.6g cost=%.6g length=%.6g", episodes, sum_ret / episodes,
            sum_cost / episodes, sum_len / episodes);
+    for (int i = 0; i < spec.n_info; i++)
+      printf(" %s=%.6g", spec.info_names[i], sum_info[i] / episodes);
+    printf("\n");
+  }
   free(obs);
   free(share);
   free(act);

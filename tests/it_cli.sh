@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # it_cli: the command-line surface of DESIGN.md §6 as a user meets it: --help on every verb,
-# list, the exact gridworld LP optimum and frontier, eval of a trained run, and config.yaml of
+# list, the exact gridworld LP optimum and frontier, eval of a trained run (with an env's
+# statistics), and config.yaml of
 # a run loading back through --config into the same configuration (and the same results).
 # Usage: bash tests/it_cli.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
@@ -143,6 +144,19 @@ fi
 ok eval10.txt eval run1 || true
 grep -qE '^episodes=10 ' eval10.txt ||
   problem "eval without --episodes did not run 10 episodes: $(cat eval10.txt)"
+# An env with statistics: eval appends them (episode sums averaged like progress.csv's ep_*
+# columns). On drone_swarm_point the team cost is the sum of its two components.
+ok trainp.txt train --env drone_swarm_point --algo mappo --seed 2 --steps 400 --out runp \
+  run.num_envs=2 run.rollout_length=100 || fail "could not train runp"
+ok evalp.txt eval runp --episodes 4 || true
+if ! grep -qE '^episodes=4 return=[^ ]+ cost=[^ ]+ length=[^ ]+ cost_drone_drone=[^ ]+ cost_drone_obstacle=[^ ]+ arrivals=[^ ]+ crashes=[^ ]+ success=[^ ]+' evalp.txt; then
+  problem "eval of a drone_swarm_point run lacks the env's statistics: '$(cat evalp.txt)'"
+else
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+       END { d = v["cost"] - v["cost_drone_drone"] - v["cost_drone_obstacle"]; if (d < 0) d = -d
+             exit d > 1e-6 * (1 + v["cost"]) || v["length"] < 1 }' evalp.txt ||
+    problem "eval of runp: cost is not cost_drone_drone + cost_drone_obstacle: '$(cat evalp.txt)'"
+fi
 
 # Same steps: the configuration, and therefore the whole run, is reproduced exactly.
 ok train2.txt train --config run1/config.yaml --out run2 || fail "train --config failed"
