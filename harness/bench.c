@@ -397,8 +397,9 @@ static int bench_train_config(run_config_t *cfg, const bench_args_t *a, long lon
 }
 
 // The raw physics rate (raw_step; the full env step where the env has none) of cfg's env with
-// cfg's copies on cfg's threads: median of a few repeats, each from a reset.
-static int bench_train_raw(const run_config_t *cfg, double *rate, int *is_raw) {
+// cfg's copies on cfg's threads: median of a few repeats, each from a reset, per wall second and
+// per process CPU second.
+static int bench_train_raw(const run_config_t *cfg, double *rate, double *cpu_rate, int *is_raw) {
   bench_envs_t b;
   memset(&b, 0, sizeof b);
   b.cls = cfg->env_class;
@@ -408,13 +409,15 @@ static int bench_train_raw(const run_config_t *cfg, double *rate, int *is_raw) {
   rc = bench_create(&b, E, (uint64_t)cfg->run.seed);
   *is_raw = b.cls->raw_step != NULL;
   long per_copy = (BENCH_RAW_STEPS + E - 1) / E;
-  double rates[BENCH_RAW_REPEAT], w, c;
+  double rates[BENCH_RAW_REPEAT], cpu_rates[BENCH_RAW_REPEAT], w, c;
   for (int r = 0; !rc && r < BENCH_RAW_REPEAT; r++) {
     bench_reset_all(&b);
     rc = bench_phase(&b, cfg->run.threads, per_copy, *is_raw, &w, &c);
     rates[r] = (double)per_copy * E / fmax(w, 1e-9);
+    cpu_rates[r] = (double)per_copy * E / fmax(c, 1e-9);
   }
   if (!rc) *rate = bench_median(rates, BENCH_RAW_REPEAT);
+  if (!rc) *cpu_rate = bench_median(cpu_rates, BENCH_RAW_REPEAT);
   bench_close(&b);
   return rc;
 }
@@ -469,23 +472,25 @@ static int bench_train(const bench_args_t *a) {
   train_bench_t run;
   int rc = bench_train_config(&cfg, a, a->steps, extra, a->threads ? 1 : 0);
   if (!rc) rc = train_bench(&cfg, 0, &run);
-  double rss_train = bench_rss_mib(), raw_rate = 0, update_s = 0;
+  double rss_train = bench_rss_mib(), raw_rate = 0, raw_cpu_rate = 0, update_s = 0;
   int is_raw = 0;
   char schedule[128] = "";
-  if (!rc) rc = bench_train_raw(&cfg, &raw_rate, &is_raw);
+  if (!rc) rc = bench_train_raw(&cfg, &raw_rate, &raw_cpu_rate, &is_raw);
   if (!rc)
     rc = bench_train_update(a, cfg.algo_class, a->threads ? threads_kv : NULL, &update_s, schedule,
                             sizeof schedule);
   if (!rc) {
     double train_rate = (double)run.env_steps / fmax(run.wall_s, 1e-9);
+    double train_cpu_rate = (double)run.env_steps / fmax(run.cpu_s, 1e-9);
     printf(
         "train_steps_per_s=%.0f raw_steps_per_s=%.0f ratio=%.3g update_s=%.4f peak_rss_mib=%.1f "
         "peak_rss_train_mib=%.1f env=%s algo=%s threads=%d num_envs=%d rollout_length=%d "
         "steps=%lld updates=%lld wall_s=%.3f rollout_s=%.3f update_total_s=%.3f raw=%s "
-        "schedule=%s\n",
+        "schedule=%s train_cpu_steps_per_s=%.0f raw_cpu_steps_per_s=%.0f ratio_cpu=%.3g\n",
         train_rate, raw_rate, train_rate / raw_rate, update_s, bench_rss_mib(), rss_train, a->env,
         a->algo, run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates,
-        run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule);
+        run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule,
+        train_cpu_rate, raw_cpu_rate, train_cpu_rate / raw_cpu_rate);
   }
   run_config_free(&cfg);
   return rc;
@@ -520,7 +525,9 @@ int bench_main(int argc, char **argv) {
         "schedule 16 copies x 1000 steps, 5 epochs x 40 minibatches where the algorithm has "
         "those parameters: schedule=ExT/EPOCHSxMINIBATCHES, '-' = not a parameter of A), "
         "peak_rss_mib (whole process), peak_rss_train_mib (after the training run, before the "
-        "reference update)\n"
+        "reference update), and the same two rates and ratio per process CPU second "
+        "(train_cpu_steps_per_s, raw_cpu_steps_per_s, ratio_cpu: with T = 1 they do not count "
+        "time taken by other processes on a shared machine)\n"
         "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
     return argc < 2
                ? err_input("command line: bench needs 'env', 'random', 'train' or 'efficiency'")

@@ -49,6 +49,7 @@ typedef struct {
   long long env_steps, updates;
   int num_envs, rollout_length, threads;
   double wall_s;     // the rollout/update loop, setup excluded
+  double cpu_s;      // process CPU time of the same loop (every thread)
   double rollout_s;  // summed over updates
   double update_s;   // summed over updates
 } train_bench_t;

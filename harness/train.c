@@ -723,7 +723,7 @@ int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out) {
   if (!rc) rc = train_create(&tr);
   if (!rc)
     for (int e = 0; e < tr.E; e++) train_reset_copy(&tr, 0, e);
-  double stats[ALGO_MAX_STATS], w0 = now_wall();
+  double stats[ALGO_MAX_STATS], w0 = now_wall(), c0 = now_cpu();
   while (!rc && tr.env_steps < tr.cfg.run.steps && (max_updates <= 0 || tr.update < max_updates)) {
     double rollout_s, update_s;
     rc = train_iterate(&tr, stats, &rollout_s, &update_s);
@@ -731,6 +731,7 @@ int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out) {
     out->update_s += update_s;
   }
   out->wall_s = now_wall() - w0;
+  out->cpu_s = now_cpu() - c0;
   out->env_steps = tr.env_steps;
   out->updates = tr.update;
   out->num_envs = tr.E;

@@ -152,7 +152,8 @@ t0=$SECONDS
 out=$("$SAFEMARL" bench train gridworld cpo --steps 2000 algo.critic_iters=5 2>"$WORK/bench.err") ||
   fail "bench train gridworld cpo exited $?: $(tail -n 1 "$WORK/bench.err")"
 (($(wc -l <<<"$out") == 1)) || fail "bench train printed more than one line: $out"
-for key in train_steps_per_s raw_steps_per_s ratio update_s peak_rss_mib; do
+for key in train_steps_per_s raw_steps_per_s ratio update_s peak_rss_mib train_cpu_steps_per_s \
+  raw_cpu_steps_per_s ratio_cpu; do
   [[ " $out" =~ \ $key=[0-9.e+-]+( |$) ]] || fail "bench train: no numeric $key= in: $out"
 done
 [[ $out == train_steps_per_s=* ]] || fail "bench train: line does not start with train_steps_per_s"
