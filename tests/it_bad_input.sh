@@ -7,24 +7,11 @@
 # Usage: bash tests/it_bad_input.sh PATH/TO/safemarl SCRATCH_DIR   (IT_VERBOSE=1 shows messages)
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
+source "$(dirname "$0")/itlib.sh"
+it_init it_bad_input "$@"
 cd "$WORK"
 
-fail() {
-  echo "it_bad_input: FAIL: $*" >&2
-  exit 1
-}
-
 # Every case runs; failures are counted and the script exits 1 at the end.
-PROBLEMS=0
 CASES=0
 problem() {
   echo "it_bad_input: FAIL: [$CASE] $*" >&2

@@ -6,28 +6,11 @@
 # Usage: bash tests/it_cli.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
+source "$(dirname "$0")/itlib.sh"
+it_init it_cli "$@"
 cd "$WORK"
 
-fail() {
-  echo "it_cli: FAIL: $*" >&2
-  exit 1
-}
-
-# Every check runs; failures are counted and the script exits 1 at the end.
-PROBLEMS=0
-problem() {
-  echo "it_cli: FAIL: $*" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
+# Every check runs: problem (tests/itlib.sh) counts a failure and the script exits 1 at the end.
 
 # ok OUT ARGS...: `safemarl ARGS` must exit 0; stdout goes to OUT, stderr to OUT.err.
 ok() {

@@ -6,20 +6,8 @@
 # Usage: bash tests/it_determinism.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
-
-fail() {
-  echo "it_determinism: FAIL: $*" >&2
-  exit 1
-}
+source "$(dirname "$0")/itlib.sh"
+it_init it_determinism "$@"
 
 # train OUT_DIR ARGS...: one run; its stderr goes to OUT_DIR.log.
 train() {

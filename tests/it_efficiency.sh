@@ -7,23 +7,10 @@
 # Usage: bash tests/it_efficiency.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
+source "$(dirname "$0")/itlib.sh"
+it_init it_efficiency "$@"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
 cd "$WORK"
-
-PROBLEMS=0
-problem() {
-  echo "it_efficiency: FAIL: $*" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
 
 # csv_get FILE ROW COLUMN: the value in data row ROW (1-based) of the named column.
 csv_get() {

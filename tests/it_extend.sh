@@ -10,33 +10,10 @@
 # Usage: bash tests/it_extend.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
+source "$(dirname "$0")/itlib.sh"
+it_init it_extend "$@"
 cd "$WORK"
 
-fail() {
-  echo "it_extend: FAIL: $*" >&2
-  exit 1
-}
-PROBLEMS=0
-problem() {
-  echo "it_extend: FAIL: $*" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
-
-rows() { # data rows of DIR/progress.csv
-  local n=0
-  [[ -f $1/progress.csv ]] && n=$(wc -l <"$1/progress.csv")
-  echo $((n > 0 ? n - 1 : 0))
-}
-snapshot() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k 2); }
 hash_of() { sed -n 's/^config_hash: //p' "$1/meta.yaml"; }
 
 # run ARGS...: must exit 0.

@@ -9,22 +9,9 @@
 # Usage: bash tests/it_regress.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
+source "$(dirname "$0")/itlib.sh"
+it_init it_regress "$@"
 cd "$WORK"
-
-PROBLEMS=0
-problem() {
-  echo "it_regress: FAIL: $*" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
 
 cat >rq.yaml <<'EOF'
 name: rq

@@ -10,22 +10,9 @@
 # Usage: bash tests/it_report.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
+source "$(dirname "$0")/itlib.sh"
+it_init it_report "$@"
 cd "$WORK"
-
-PROBLEMS=0
-problem() {
-  echo "it_report: FAIL: $*" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
 
 train() { # DIR ALGO SEED STEPS
   "$SAFEMARL" train --env gridworld --algo "$2" --seed "$3" --steps "$4" --out "$1" \

@@ -9,36 +9,13 @@
 # Usage: bash tests/it_resume.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
+source "$(dirname "$0")/itlib.sh"
+it_init it_resume "$@"
 IT_SEED=${IT_SEED:-$(((RANDOM << 15) | RANDOM))}
 RANDOM=$IT_SEED
 echo "it_resume: IT_SEED=$IT_SEED"
 
-fail() {
-  echo "it_resume: FAIL: $* (IT_SEED=$IT_SEED)" >&2
-  exit 1
-}
-
-# A wrong outcome that does not stop the remaining cases; the script still exits 1.
-PROBLEMS=0
-problem() {
-  echo "it_resume: FAIL: $* (IT_SEED=$IT_SEED)" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
-
-rows() { # data rows of DIR/progress.csv (0 when absent)
-  local n=0
-  [[ -f $1/progress.csv ]] && n=$(wc -l <"$1/progress.csv")
-  echo $((n > 0 ? n - 1 : 0))
-}
+# Every check runs: problem (tests/itlib.sh) counts a failure and the script exits 1 at the end.
 
 # train OUT_DIR ARGS...: an uninterrupted run; stderr goes to OUT_DIR.log.
 train() {
@@ -78,9 +55,6 @@ kill_at_rows() {
     "(a budget too small for this machine?)"
   KILLED_AT=$(rows "$dir")
 }
-
-# Files of a run directory with their checksums, to show a no-op leaves them untouched.
-snapshot() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k 2); }
 
 # compare_runs A B WHAT: the deterministic files of B equal those of A.
 compare_runs() {

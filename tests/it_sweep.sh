@@ -17,30 +17,13 @@
 # Usage: bash tests/it_sweep.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
+source "$(dirname "$0")/itlib.sh"
+it_init it_sweep "$@"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
 cd "$WORK"
 IT_SEED=${IT_SEED:-$(((RANDOM << 15) | RANDOM))}
 RANDOM=$IT_SEED
 echo "it_sweep: IT_SEED=$IT_SEED"
-
-fail() {
-  echo "it_sweep: FAIL: $* (IT_SEED=$IT_SEED)" >&2
-  exit 1
-}
-PROBLEMS=0
-problem() {
-  echo "it_sweep: FAIL: $* (IT_SEED=$IT_SEED)" >&2
-  PROBLEMS=$((PROBLEMS + 1))
-}
 
 # Sum of progress rows over the run directories under DIR.
 rows_under() {
@@ -51,7 +34,6 @@ rows_under() {
   done < <(find "$1" -name progress.csv 2>/dev/null)
   echo "$n"
 }
-snapshot() { (cd "$1" && find . -type f -exec md5sum {} + | sort -k 2); }
 # Process group of PID, and the pids of group G, from /proc (no procps needed). The fields
 # after the command name in /proc/PID/stat are: state ppid pgrp ...
 stat_pgrp() { # /proc/PID/stat -> pgrp

@@ -9,26 +9,8 @@
 # Usage: bash tests/it_threads.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 
-if (($# != 2)); then
-  echo "usage: $0 PATH/TO/safemarl SCRATCH_DIR" >&2
-  exit 2
-fi
-SAFEMARL=$(realpath "$1")
-WORK=$2
-rm -rf "$WORK"
-mkdir -p "$WORK"
-WORK=$(realpath "$WORK")
-
-fail() {
-  echo "it_threads: FAIL: $*" >&2
-  exit 1
-}
-
-rows() { # data rows of DIR/progress.csv (0 when absent)
-  local n=0
-  [[ -f $1/progress.csv ]] && n=$(wc -l <"$1/progress.csv")
-  echo $((n > 0 ? n - 1 : 0))
-}
+source "$(dirname "$0")/itlib.sh"
+it_init it_threads "$@"
 
 # train OUT_DIR ARGS...: one run; its stderr goes to OUT_DIR.log.
 train() {
