@@ -362,10 +362,90 @@ int report_summarise(report_t *rep) {
 
 // ---- output -----------------------------------------------------------------------------------
 
+#define REPORT_MAX_COLUMNS 8
+#define REPORT_COLUMN_NAME 64
+
 typedef struct {
   const char *baseline;  // NULL: no normalised columns
   int print_pairs;
+  // --columns: more progress.csv columns summarised like the final return (final-window mean
+  // per run; median, p25, p75 over the cell's runs). col_dist[k * n_cols + j]: cell k, column j.
+  int n_cols;
+  char cols[REPORT_MAX_COLUMNS][REPORT_COLUMN_NAME];
+  report_dist_t *col_dist;
 } report_opts_t;
+
+// "a,b,c" into o->cols: 1..REPORT_MAX_COLUMNS names of letters, digits and '_'.
+static int report_parse_columns(const char *text, report_opts_t *o) {
+  o->n_cols = 0;
+  const char *p = text;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    int ok = len > 0 && len < REPORT_COLUMN_NAME;
+    for (size_t i = 0; i < len && ok; i++)
+      ok = (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+           (p[i] >= '0' && p[i] <= '9') || p[i] == '_';
+    if (!ok)
+      return err_input("command line: --columns: '%s' is not a list of progress.csv column names",
+                       text);
+    if (o->n_cols == REPORT_MAX_COLUMNS)
+      return err_input("command line: --columns: at most %d columns", REPORT_MAX_COLUMNS);
+    snprintf(o->cols[o->n_cols++], REPORT_COLUMN_NAME, "%.*s", (int)len, p);
+    if (!p[len]) return 0;
+    p += len + 1;
+  }
+}
+
+// Final-window means (stats_final_mean) of the --columns of one run; NaN for a column the run's
+// progress.csv lacks (another env's statistics).
+static int report_run_columns(const char *run_dir, const report_opts_t *o, double *out) {
+  char path[REPORT_PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/progress.csv", run_dir);
+  csv_table_t t;
+  int rc = csvlog_read(path, &t);
+  if (rc) return rc;
+  double *v = err_calloc((size_t)t.nrows + 1, sizeof(double));
+  if (!v) rc = ERR_FAIL;
+  for (int j = 0; j < o->n_cols && !rc; j++) {
+    int c = csvlog_col(&t, o->cols[j]);
+    out[j] = NAN;
+    if (c < 0) continue;
+    for (int i = 0; i < t.nrows && !rc; i++) rc = csvlog_cell_double(&t, path, i, c, &v[i]);
+    if (!rc) out[j] = stats_final_mean(v, t.nrows);
+  }
+  free(v);
+  csvlog_table_free(&t);
+  return rc;
+}
+
+// o->col_dist for every cell: median, p25 and p75 over the runs where the value is finite.
+static int report_summarise_columns(const report_t *rep, report_opts_t *o) {
+  if (!o->n_cols) return 0;
+  o->col_dist = err_calloc((size_t)rep->n_cells * o->n_cols + 1, sizeof(report_dist_t));
+  if (!o->col_dist) return ERR_FAIL;
+  int rc = 0;
+  for (int k = 0; k < rep->n_cells && !rc; k++) {
+    const report_cell_t *c = &rep->cells[k];
+    double *vals = err_calloc((size_t)c->n * o->n_cols + 1, sizeof(double));
+    double *v = err_calloc((size_t)c->n + 1, sizeof(double));
+    if (!vals || !v) rc = ERR_FAIL;
+    for (int i = 0; i < c->n && !rc; i++)
+      rc = report_run_columns(c->runs[i].dir, o, vals + (size_t)i * o->n_cols);
+    for (int j = 0; j < o->n_cols && !rc; j++) {
+      int m = 0;
+      for (int i = 0; i < c->n; i++)
+        if (isfinite(vals[(size_t)i * o->n_cols + j])) v[m++] = vals[(size_t)i * o->n_cols + j];
+      report_dist_t *d = &o->col_dist[(size_t)k * o->n_cols + j];
+      d->n = m;
+      d->median = stats_quantile(v, m, 0.5);
+      d->p25 = stats_quantile(v, m, 0.25);
+      d->p75 = stats_quantile(v, m, 0.75);
+    }
+    free(vals);
+    free(v);
+  }
+  return rc;
+}
 
 // Baseline median of the cell's env and grid label; NaN when the baseline has no such cell.
 static double report_baseline_of(const report_t *rep, const report_cell_t *c, const char *algo) {
@@ -456,11 +536,20 @@ static int report_write_outputs(const report_t *rep, const char *stem, csv_table
 }
 
 static int report_write_summary(const report_t *rep, const report_opts_t *o, char **md_out) {
-  const char *cols[N_SUMMARY + N_NORM];
+  enum { N_MAX = N_SUMMARY + N_NORM + 3 * REPORT_MAX_COLUMNS };
+  const char *cols[N_MAX];
+  char extra_names[3 * REPORT_MAX_COLUMNS][REPORT_COLUMN_NAME + 8];
   int nc = N_SUMMARY;
   for (int i = 0; i < N_SUMMARY; i++) cols[i] = summary_cols[i];
   if (o->baseline)
     for (int i = 0; i < N_NORM; i++) cols[nc++] = norm_cols[i];
+  int first_extra = nc;
+  static const char *const suffix[3] = {"median", "p25", "p75"};
+  for (int j = 0; j < o->n_cols; j++)
+    for (int q = 0; q < 3; q++) {
+      snprintf(extra_names[3 * j + q], sizeof extra_names[0], "%s_%s", o->cols[j], suffix[q]);
+      cols[nc++] = extra_names[3 * j + q];
+    }
   csv_table_t t;
   int rc = csvlog_table_init(&t, cols, nc);
   if (rc) return rc;
@@ -475,10 +564,13 @@ static int report_write_summary(const report_t *rep, const report_opts_t *o, cha
   fprintf(md,
           "| env | algo |%s cost limit | seeds (done) | final return median [p25, p75] | "
           "return IQM [95%% CI] | final cost median [p25, p75] | cost IQM [95%% CI] | "
-          "satisfied | steps to 80%% | FPS |%s\n",
+          "satisfied | steps to 80%% | FPS |%s",
           grid ? " grid |" : "", o->baseline ? " norm. return median | norm. IQM [95% CI] |" : "");
-  fprintf(md, "|---|---|%s---|---|---|---|---|---|---|---|---|%s\n", grid ? "---|" : "",
+  for (int j = 0; j < o->n_cols; j++) fprintf(md, " final %s median [p25, p75] |", o->cols[j]);
+  fprintf(md, "\n|---|---|%s---|---|---|---|---|---|---|---|---|%s", grid ? "---|" : "",
           o->baseline ? "---|---|" : "");
+  for (int j = 0; j < o->n_cols; j++) fprintf(md, "---|");
+  fputc('\n', md);
   for (int k = 0; k < rep->n_cells && !rc; k++) {
     const report_cell_t *c = &rep->cells[k];
     const report_dist_t *r = &c->ret, *q = &c->cost;
@@ -500,7 +592,7 @@ static int report_write_summary(const report_t *rep, const report_opts_t *o, cha
                   c->sample_eff_median,
                   c->fps_median};
     enum { NV = sizeof v / sizeof v[0] };
-    char buf[N_SUMMARY + N_NORM][REPORT_PATH_MAX];
+    char buf[N_MAX][REPORT_PATH_MAX];
     snprintf(buf[0], sizeof buf[0], "%s", c->label);
     snprintf(buf[1], sizeof buf[1], "%s", c->env);
     snprintf(buf[2], sizeof buf[2], "%s", c->algo);
@@ -524,7 +616,13 @@ static int report_write_summary(const report_t *rep, const report_opts_t *o, cha
       for (int i = 0; i < N_NORM; i++)
         csvlog_format_double(nv[i], buf[N_SUMMARY + i], sizeof buf[0]);
     }
-    const char *cells[N_SUMMARY + N_NORM];
+    for (int j = 0; j < o->n_cols; j++) {
+      const report_dist_t *d = &o->col_dist[(size_t)k * o->n_cols + j];
+      double dv[3] = {d->median, d->p25, d->p75};
+      for (int q = 0; q < 3; q++)
+        csvlog_format_double(dv[q], buf[first_extra + 3 * j + q], sizeof buf[0]);
+    }
+    const char *cells[N_MAX];
     for (int i = 0; i < nc; i++) cells[i] = buf[i];
     rc = csvlog_table_add_row(&t, cells);
 
@@ -549,6 +647,15 @@ static int report_write_summary(const report_t *rep, const report_opts_t *o, cha
       md_triple(n2, sizeof n2, ni, nlo, nhi);
       fprintf(md, " %s | %s |", n1, n2);
     }
+    for (int j = 0; j < o->n_cols; j++) {
+      const report_dist_t *d = &o->col_dist[(size_t)k * o->n_cols + j];
+      char cm[128];
+      if (d->n)
+        md_triple(cm, sizeof cm, d->median, d->p25, d->p75);
+      else
+        snprintf(cm, sizeof cm, "–");
+      fprintf(md, " %s |", cm);
+    }
     fputc('\n', md);
   }
   fprintf(md,
@@ -565,6 +672,9 @@ static int report_write_summary(const report_t *rep, const report_opts_t *o, cha
             " Normalised return: 1 + (x - b)/|b| with b the median final return of %s in "
             "the same env and grid (= x/b for b > 0).",
             o->baseline);
+  if (o->n_cols)
+    fprintf(md, " Other columns: the same final-window mean per run, over the runs that have the "
+                "column (– where none has).");
   fputc('\n', md);
   fclose(md);
   return report_write_outputs(rep, "summary", &t, text, len, rc, md_out);
@@ -645,7 +755,8 @@ static int report_write_pairs(const report_t *rep, char **md_out) {
 
 static void report_usage(FILE *f) {
   fprintf(f,
-          "usage: safemarl report DIR [--baseline ALGO] [--allow-mixed] [--pairs]\n"
+          "usage: safemarl report DIR [--baseline ALGO] [--allow-mixed] [--pairs] [--columns "
+          "C1,C2,...]\n"
           "Finds every run directory under DIR (config.yaml + progress.csv). A cell is the parent\n"
           "directory of runs (<env>/<algo>[/<grid>]/seed<k> -> <env>/<algo>[/<grid>]); its runs\n"
           "must share one config hash (all keys but the seed) unless --allow-mixed. Writes\n"
@@ -656,8 +767,13 @@ static void report_usage(FILE *f) {
           "Writes DIR/pairs.csv: P(X > Y) between the algorithms of one env (printed with\n"
           "--pairs).\n"
           "  --baseline ALGO  add returns normalised by ALGO's median final return in the same\n"
-          "                   env and grid: 1 + (x - b)/|b| (= x/b for b > 0)\n",
-          STATS_BOOT_REPS);
+          "                   env and grid: 1 + (x - b)/|b| (= x/b for b > 0)\n"
+          "  --columns C,...  also summarise these progress.csv columns (e.g. the env's "
+          "ep_arrivals,\n"
+          "                   ep_success): final-window mean per run, median [p25, p75] per cell "
+          "(C_median,\n"
+          "                   C_p25, C_p75 in summary.csv); up to %d\n",
+          STATS_BOOT_REPS, REPORT_MAX_COLUMNS);
 }
 
 int report_main(int argc, char **argv) {
@@ -677,6 +793,11 @@ int report_main(int argc, char **argv) {
       if (i + 1 >= argc || argv[i + 1][0] == '-')
         return err_input("command line: --baseline needs an algorithm name");
       o.baseline = argv[++i];
+    } else if (!strcmp(argv[i], "--columns")) {
+      if (i + 1 >= argc || argv[i + 1][0] == '-')
+        return err_input("command line: --columns needs a list of column names");
+      int rc = report_parse_columns(argv[++i], &o);
+      if (rc) return rc;
     } else if (argv[i][0] == '-' || dir) {
       return err_input("command line: unknown argument '%s' (safemarl report --help)", argv[i]);
     } else {
@@ -695,6 +816,7 @@ int report_main(int argc, char **argv) {
                      dir);
   }
   if (!rc) rc = report_summarise(&rep);
+  if (!rc) rc = report_summarise_columns(&rep, &o);
   char *md = NULL, *pairs = NULL;
   if (!rc) rc = report_write_summary(&rep, &o, &md);
   if (!rc) rc = report_write_pairs(&rep, &pairs);
@@ -707,6 +829,7 @@ int report_main(int argc, char **argv) {
   }
   free(md);
   free(pairs);
+  free(o.col_dist);
   report_free(&rep);
   return rc;
 }

@@ -4,7 +4,8 @@
 # parse (every row has the header's field count) and hold what the runs say (seeds, seeds done,
 # medians equal to the single run's final values, IQM CI around the IQM, P(X > Y) in [0, 1]);
 # the output is reproducible (fixed bootstrap seed); --baseline adds normalised columns (the
-# baseline's own median maps to 1); a cell whose runs differ in config hash is refused with
+# baseline's own median maps to 1); --columns summarises more progress.csv columns the same way
+# (median = the middle seed's final value; nan for a column no run has; bad lists refused); a cell whose runs differ in config hash is refused with
 # exit 2, one line naming the cell and both hashes and nothing written, and --allow-mixed
 # summarises it; bad arguments exit 2.
 # Usage: bash tests/it_report.sh PATH/TO/safemarl SCRATCH_DIR
@@ -118,6 +119,38 @@ if [[ -n $L ]]; then
   [[ $(col "$S" "$P" baseline) == "$(col "$S" "$L" return_median)" ]] ||
     problem "ppo_lag's baseline $(col "$S" "$P" baseline) is not the baseline median"
 fi
+
+# ---- --columns: more progress.csv columns, summarised like the final return ------------------------
+"$SAFEMARL" report "$T" --columns ep_length,lambda,no_such_column >out.md 2>err.txt ||
+  problem "report --columns failed: $(cat err.txt)"
+same_width "$S" || problem "--columns: summary.csv rows differ in field count"
+if [[ -n $L ]]; then
+  mid=$(for s in 0 1 2; do
+    final "$T/gridworld/gridworld_lagrangian/seed$s/progress.csv" ep_length
+  done | sort -g | sed -n 2p)
+  near "$(col "$S" "$L" ep_length_median)" "$mid" 1e-5 ||
+    problem "ep_length_median $(col "$S" "$L" ep_length_median), middle seed's final length $mid"
+  lo=$(for s in 0 1 2; do
+    final "$T/gridworld/gridworld_lagrangian/seed$s/progress.csv" lambda
+  done | sort -g | sed -n 1p)
+  hi=$(for s in 0 1 2; do
+    final "$T/gridworld/gridworld_lagrangian/seed$s/progress.csv" lambda
+  done | sort -g | sed -n 3p)
+  awk -v a="$(col "$S" "$L" lambda_p25)" -v b="$(col "$S" "$L" lambda_p75)" -v l="$lo" -v h="$hi" \
+    'BEGIN { exit !(l <= a && a <= b && b <= h) }' ||
+    problem "lambda p25/p75 $(col "$S" "$L" lambda_p25)/$(col "$S" "$L" lambda_p75) outside [$lo, $hi]"
+  [[ $(col "$S" "$L" no_such_column_median) == nan ]] ||
+    problem "a column no run has: median '$(col "$S" "$L" no_such_column_median)', want nan"
+fi
+grep -q 'final ep_length median \[p25, p75\]' out.md ||
+  problem "--columns: the markdown table lacks the ep_length column"
+for bad in "" "a b" "x,,y" "1,2,3,4,5,6,7,8,9"; do
+  rc=0
+  "$SAFEMARL" report "$T" --columns "$bad" >out.txt 2>err.txt || rc=$?
+  ((rc == 2)) && [[ $(wc -l <err.txt) == 1 ]] && grep -q -- '--columns' err.txt ||
+    problem "report --columns '$bad': exit $rc, stderr '$(cat err.txt)'"
+done
+"$SAFEMARL" report "$T" >/dev/null 2>&1 || problem "report without --columns failed"
 
 # ---- mixed configurations in one cell -----------------------------------------------------------
 M=$WORK/mixed
