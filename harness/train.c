@@ -17,6 +17,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -768,6 +769,19 @@ typedef struct {
   int help;
 } train_args_t;
 
+// The flags that take a value, and where parse_train_args stores it.
+static const struct {
+  const char *flag;
+  size_t offset;
+} train_flags[] = {{"--env", offsetof(train_args_t, env)},
+                   {"--algo", offsetof(train_args_t, algo)},
+                   {"--seed", offsetof(train_args_t, seed)},
+                   {"--steps", offsetof(train_args_t, steps)},
+                   {"--out", offsetof(train_args_t, out)},
+                   {"--config", offsetof(train_args_t, config)},
+                   {"--resume", offsetof(train_args_t, resume)},
+                   {"--threads", offsetof(train_args_t, threads)}};
+
 static int parse_train_args(int argc, char **argv, train_args_t *a) {
   memset(a, 0, sizeof *a);
   a->overrides = calloc((size_t)argc + 1, sizeof(char *));
@@ -779,22 +793,9 @@ static int parse_train_args(int argc, char **argv, train_args_t *a) {
       a->help = 1;
       continue;
     }
-    if (!strcmp(s, "--env"))
-      slot = &a->env;
-    else if (!strcmp(s, "--algo"))
-      slot = &a->algo;
-    else if (!strcmp(s, "--seed"))
-      slot = &a->seed;
-    else if (!strcmp(s, "--steps"))
-      slot = &a->steps;
-    else if (!strcmp(s, "--out"))
-      slot = &a->out;
-    else if (!strcmp(s, "--config"))
-      slot = &a->config;
-    else if (!strcmp(s, "--resume"))
-      slot = &a->resume;
-    else if (!strcmp(s, "--threads"))
-      slot = &a->threads;
+    for (size_t k = 0; k < sizeof train_flags / sizeof train_flags[0] && !slot; k++)
+      if (!strcmp(s, train_flags[k].flag))
+        slot = (const char **)((char *)a + train_flags[k].offset);
     if (slot) {
       if (i + 1 >= argc) return err_input("command line: %s needs a value", s);
       if (*slot) return err_input("command line: %s given twice", s);
