@@ -83,21 +83,21 @@ static int sweep_read_done(const char *dir, unsigned long long *hash) {
 // Otherwise ERR_INPUT naming the first differing line.
 static int sweep_check_existing(const suite_t *s, int i, int *extend) {
   const suite_run_t *r = &s->runs[i];
-  char path[SUITE_PATH + 32], steps_kv[64];
+  char path[SUITE_PATH + 32];
   sweep_path(path, sizeof path, r->dir, "config.yaml");
   *extend = 0;
   run_config_t want, have;
   int rc = suite_run_config(s, i, &want);
   if (rc) return rc;
-  // The recorded run with the suite's budget: equal to the suite's run iff only steps differ.
-  snprintf(steps_kv, sizeof steps_kv, "run.steps=%d", want.run.steps);
-  char *budget[1] = {steps_kv};
-  rc = run_config_resolve(&have, path, NULL, NULL, budget,
-                          want.algo_class->schedules_on_steps ? 0 : 1);
+  rc = run_config_resolve(&have, path, NULL, NULL, NULL, 0);
   if (rc) {
     run_config_free(&want);
     return rc;
   }
+  // The recorded run with the suite's budget (the run section is what cfg_to_yaml writes):
+  // equal to the suite's run iff only steps differ.
+  int recorded_steps = have.run.steps;
+  if (!want.algo_class->schedules_on_steps) have.run.steps = want.run.steps;
   char *a = cfg_to_yaml(want.secs, 3), *b = cfg_to_yaml(have.secs, 3);
   if (!a || !b) {
     rc = err_fail("out of memory");
@@ -110,11 +110,8 @@ static int sweep_check_existing(const suite_t *s, int i, int *extend) {
         "%s: holds a run of another configuration than run %d of %s (`%.*s` there, "
         "`%.*s` in the suite); move the directory away to rerun it",
         path, i, s->path, lb, pb, la, pa);
-  } else if (!want.algo_class->schedules_on_steps) {
-    run_config_t recorded;
-    rc = run_config_resolve(&recorded, path, NULL, NULL, NULL, 0);
-    if (!rc) *extend = recorded.run.steps != want.run.steps;
-    if (!rc) run_config_free(&recorded);
+  } else {
+    *extend = recorded_steps != want.run.steps;
   }
   free(a);
   free(b);
@@ -201,8 +198,6 @@ static void sweep_remove(const char *dir, const char *name) {
 
 // ---- run-task: one run --------------------------------------------------------------------------
 
-// DIR/config.yaml must be the configuration the suite gives run i (the file the run would
-// write). Names the first differing line otherwise.
 static int sweep_train(const suite_t *s, int i) {
   const suite_run_t *r = &s->runs[i];
   char *argv[SUITE_MAX_OVERRIDES + 16];

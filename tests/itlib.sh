@@ -2,8 +2,8 @@
 # itlib: the common start of the integration scripts (tests/it_*.sh), sourced by them:
 #   source "$(dirname "$0")/itlib.sh" && it_init it_NAME "$@"
 # it_init checks the two arguments (PATH/TO/safemarl SCRATCH_DIR), sets SAFEMARL (absolute) and
-# WORK (emptied, absolute). fail stops the script; problem counts a failure and goes on (the
-# script ends with it_done, exit 1 when any). Both name IT_SEED when the script set one.
+# WORK (emptied, absolute). fail stops the script; problem counts a failure in PROBLEMS and goes
+# on (the script exits 1 at its end when any). Both name IT_SEED when the script set one.
 # rows DIR and snapshot DIR are the helpers several scripts share.
 
 it_init() {
@@ -29,12 +29,6 @@ fail() {
 problem() {
   echo "$IT_NAME: FAIL: $*${IT_SEED:+ (IT_SEED=$IT_SEED)}" >&2
   PROBLEMS=$((PROBLEMS + 1))
-}
-
-# it_done: exit 1 after any problem, else print NAME: OK.
-it_done() {
-  ((PROBLEMS == 0)) || exit 1
-  echo "$IT_NAME: OK"
 }
 
 rows() { # data rows of DIR/progress.csv (0 when absent)
