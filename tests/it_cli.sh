@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # it_cli: the command-line surface of DESIGN.md §6 as a user meets it: --help on every verb,
 # list, the exact gridworld LP optimum and frontier, eval of a trained run (with an env's
-# statistics), and config.yaml of
-# a run loading back through --config into the same configuration (and the same results).
+# statistics), and config.yaml of a run loading back through --config into the same
+# configuration (and the same results).
 # Usage: bash tests/it_cli.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
 

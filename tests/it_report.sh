@@ -5,8 +5,9 @@
 # medians equal to the single run's final values, IQM CI around the IQM, P(X > Y) in [0, 1]);
 # the output is reproducible (fixed bootstrap seed); --baseline adds normalised columns (the
 # baseline's own median maps to 1); --columns summarises more progress.csv columns the same way
-# (median = the middle seed's final value; nan for a column no run has; bad lists refused); a cell whose runs differ in config hash is refused with
-# exit 2, one line naming the cell and both hashes and nothing written, and --allow-mixed
+# (median = the middle seed's final value; nan for a column no run has; bad lists refused); a
+# cell whose runs differ in config hash is refused with exit 2, one line naming the cell and
+# both hashes and nothing written, and --allow-mixed
 # summarises it; bad arguments exit 2.
 # Usage: bash tests/it_report.sh PATH/TO/safemarl SCRATCH_DIR
 set -euo pipefail
@@ -130,12 +131,11 @@ if [[ -n $L ]]; then
   done | sort -g | sed -n 2p)
   near "$(col "$S" "$L" ep_length_median)" "$mid" 1e-5 ||
     problem "ep_length_median $(col "$S" "$L" ep_length_median), middle seed's final length $mid"
-  lo=$(for s in 0 1 2; do
+  lambdas=$(for s in 0 1 2; do
     final "$T/gridworld/gridworld_lagrangian/seed$s/progress.csv" lambda
-  done | sort -g | sed -n 1p)
-  hi=$(for s in 0 1 2; do
-    final "$T/gridworld/gridworld_lagrangian/seed$s/progress.csv" lambda
-  done | sort -g | sed -n 3p)
+  done | sort -g)
+  lo=$(sed -n 1p <<<"$lambdas")
+  hi=$(sed -n 3p <<<"$lambdas")
   awk -v a="$(col "$S" "$L" lambda_p25)" -v b="$(col "$S" "$L" lambda_p75)" -v l="$lo" -v h="$hi" \
     'BEGIN { exit !(l <= a && a <= b && b <= h) }' ||
     problem "lambda p25/p75 $(col "$S" "$L" lambda_p25)/$(col "$S" "$L" lambda_p75) outside [$lo, $hi]"
