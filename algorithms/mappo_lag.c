@@ -26,6 +26,11 @@
 //   by nu_max 1.3: with both advantages standardised, lambda of a few units already lets the
 //   cost dominate the step, and an unbounded integral keeps climbing while the cost lags
 //   (halfcheetah_2x3: lambda ~9-12 after 100 updates at cost 35-40, the return held at ~500).
+// * `cost_margin` m (0: none) makes the learner aim at d (1 - m) wherever d enters it (the
+//   multiplier rules and q_hinge's default threshold) while the run is still judged against d
+//   (env.cost_limit: report, plots). A Lagrangian learner's final cost sits on its target with
+//   the spread of its oscillation across seeds (drone_swarm at 6e6 steps: 1.5-4% over d on
+//   every seed), so a target a few percent under d is what "cost <= d at the end" asks for.
 // `cost_critic` chooses what A_c is (seed 000: constrain Q_C(s, a) or V_C(s)):
 // * v (default, the released algorithm): A_c = the GAE cost advantage on the team V_C(s).
 // * q: a centralised Q_C(s, a) on the state and the joint action (actor_critic.h, "joint-action
@@ -43,7 +48,7 @@
 //   expectation unchanged, and it keeps the multiplier step the v step (scale (J_c - d) plus
 //   mean(r (h - mean h)), the first-order change of the penalty) instead of growing lambda on
 //   every sample above the threshold while the episodic constraint holds.
-//   threshold = hinge_threshold, or (-1) the cost limit d on the undiscounted episodic cost of
+//   threshold = hinge_threshold, or (-1) the cost target d (1 - cost_margin) on the undiscounted episodic cost of
 //   T-step episodes as a discounted cost-to-go: the Q_C of a policy paying the allowed average
 //   rate d/T every step, (d/T)/(1 - gamma) with proper_time_limits (the targets bootstrap past
 //   the time limit), (d/T)(1 - gamma^T)/(1 - gamma) without (the value at an episode's start).
@@ -60,7 +65,7 @@
 
 typedef struct {
   ac_params_t ac;
-  double lambda_init, lambda_lr, lambda_cap;
+  double lambda_init, lambda_lr, lambda_cap, cost_margin;
   char lambda_update[CFG_STR_MAX];
   double pid_kp, pid_ki, pid_kd;
   int sequential;
@@ -88,6 +93,9 @@ static const cfg_param_t ml_param_table[] = {
       0, 1e6),
     P("pid_kd", CFG_FLOAT, pid_kd, "0.1",
       "lambda_update pid: derivative gain on the cost's rise between updates", 0, 1e6),
+    P("cost_margin", CFG_FLOAT, cost_margin, "0",
+      "fraction of the cost limit d the learner stays under: it aims at d (1 - cost_margin)", 0,
+      0.99),
     P("sequential", CFG_BOOL, sequential, "true",
       "agents one after another in random order with M (false: simultaneous, M = 1)", 1, 0),
     {"constraint_scale", CFG_STRING, offsetof(ml_params_t, constraint_scale), "one_minus_gamma",
@@ -99,7 +107,7 @@ static const cfg_param_t ml_param_table[] = {
     P("cf_samples", CFG_INT, cf_samples, "4",
       "cost_critic q: draws of agent i's action in the counterfactual baseline", 1, 4096),
     P("hinge_threshold", CFG_FLOAT, hinge_threshold, "-1",
-      "cost_critic q_hinge: threshold on Q_C (discounted cost); -1 = the cost limit as the "
+      "cost_critic q_hinge: threshold on Q_C (discounted cost); -1 = the cost target as the "
       "discounted cost-to-go of its average rate, (d/T)/(1-gamma)",
       -1, 1e12),
 };
@@ -114,7 +122,7 @@ enum { ML_COST_V = 0, ML_COST_Q = 1, ML_COST_Q_HINGE = 2 };
 typedef struct {
   ac_t ac;  // first member: the ac_algo_* entries cast the state to ac_t
   ml_params_t p;
-  double cost_limit;
+  double cost_limit;  // the learner's target: env.cost_limit (1 - cost_margin)
   float lambda[ENV_MAX_AGENTS];
   double jc;
   int pid;                       // lambda_update pid
@@ -148,7 +156,7 @@ static int ml_q_create(ml_t *m, const env_spec_t *spec, const algo_run_info_t *r
   ac_t *ac = &m->ac;
   const ml_params_t *p = &m->p;
   m->threshold = p->hinge_threshold >= 0.0 ? p->hinge_threshold
-                                           : ac_qc_threshold(run->cost_limit, spec->episode_length,
+                                           : ac_qc_threshold(m->cost_limit, spec->episode_length,
                                                              p->ac.gamma, p->ac.proper_time_limits);
   // Its own named stream: the Q critic's initialisation leaves every other stream as in v.
   rng_t init;
@@ -178,7 +186,7 @@ static int ml_create(const env_spec_t *spec, const void *params, const algo_run_
   if (rc) return rc;
   ml_t *m = *out;
   m->p = *p;
-  m->cost_limit = run->cost_limit;
+  m->cost_limit = run->cost_limit * (1.0 - p->cost_margin);
   for (int a = 0; a < ENV_MAX_AGENTS; a++) m->lambda[a] = (float)p->lambda_init;
   m->jc = 0;
   m->pid = strcmp(p->lambda_update, "pid") == 0;

@@ -11,6 +11,9 @@
 // - lambda_cap: under a large violation the gradient rule's multiplier passes 1.5 without a cap
 //   and stops at exactly the cap with one; the PID rule's too, and its integral does not wind
 //   up past the cap (the first update under the limit lowers lambda at once).
+// - cost_margin: with a proportional-only PID the multiplier is kp (J - d (1 - m)): positive for
+//   a cost between the target and the limit, where without the margin it stays 0; the
+//   gradient rule's multiplier rises there with the margin and falls without it.
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -195,9 +198,33 @@ static void test_cap(void) {
         "the limit lowers lambda to 3 - 0.1 x 2 = 2.8 (%g)", below);
 }
 
+static void test_margin(void) {
+  // d = 2 (lambda_after), margin 0.25: the learner aims at 1.5; episodes cost 1.75.
+  const float between[4] = {1.75f, 1.75f, 1.75f, 1.75f};
+  const char *const p_plain[] = {"algo.hidden=16", "algo.lambda_update=pid", "algo.pid_kp=2",
+                                 "algo.pid_ki=0", "algo.pid_kd=0", "algo.lambda_init=0", NULL};
+  const char *const p_margin[] = {"algo.hidden=16", "algo.lambda_update=pid", "algo.pid_kp=2",
+                                  "algo.pid_ki=0",  "algo.pid_kd=0",         "algo.lambda_init=0",
+                                  "algo.cost_margin=0.25", NULL};
+  double plain = lambda_after(p_plain, between, 1, NULL);
+  double margin = lambda_after(p_margin, between, 1, NULL);
+  CHECK(plain == 0.0, "pid without margin at cost 1.75 < d = 2: lambda %g, want 0", plain);
+  CHECK(fabs(margin - 2.0 * 0.25) < 1e-6, "pid margin 0.25: lambda %g, want kp (1.75 - 1.5) = 0.5",
+        margin);
+  const char *const g_plain[] = {"algo.hidden=16", "algo.lambda_init=1", "algo.lambda_lr=0.5",
+                                 "algo.constraint_scale=none", NULL};
+  const char *const g_margin[] = {"algo.hidden=16", "algo.lambda_init=1", "algo.lambda_lr=0.5",
+                                  "algo.constraint_scale=none", "algo.cost_margin=0.25", NULL};
+  double gp = lambda_after(g_plain, between, 2, NULL);
+  double gm = lambda_after(g_margin, between, 2, NULL);
+  CHECK(gm > gp + 0.5, "gradient rule: with the margin lambda %g should end well above %g "
+        "(the step's constraint term +0.25 vs -0.25 per minibatch)", gm, gp);
+}
+
 int main(void) {
   test_pid();
   test_fixed_penalty();
   test_cap();
+  test_margin();
   return check_report("test_mappo_lag");
 }
