@@ -44,6 +44,19 @@ typedef struct {
 // member must be `ac_params_t ac`); the other arguments are the defaults that differ between
 // algorithms: share_params ("true" for MAPPO), critic_lr, epochs and minibatches.
 #define AC_PARAM(S, k, t, f, d, h, lo, hi) {k, t, offsetof(S, ac.f), d, h, NULL, lo, hi}
+// The constrained algorithms' `cost_margin` m (a double `cost_margin` in their own parameter
+// struct S): the learner aims at d (1 - m) wherever the cost limit d enters its update (the
+// multiplier or nu step, the trust region's constraint value) while the run is still judged
+// against d (env.cost_limit: report, plots). A Lagrangian or trust-region learner's final cost
+// sits on its target give or take its oscillation, so "cost <= d at the end" needs a target
+// under d by about that spread (README, drone_swarm_margin and ant_2x4_constrained).
+#define AC_COST_MARGIN_PARAM(S)                                                                 \
+  {"cost_margin", CFG_FLOAT, offsetof(S, cost_margin), "0",                                     \
+   "fraction of the cost limit d the learner stays under: it aims at d (1 - cost_margin)", NULL,\
+   0, 0.99}
+static inline double ac_cost_target(double cost_limit, double cost_margin) {
+  return cost_limit * (1.0 - cost_margin);
+}
 #define AC_COMMON_PARAMS(S, share, clr, ep, mb)                                              \
   AC_PARAM(S, "lr", CFG_FLOAT, lr, "5e-4", "actor Adam learning rate", 0, 1),                   \
       AC_PARAM(S, "critic_lr", CFG_FLOAT, critic_lr, clr, "critic Adam learning rate", 0,   \

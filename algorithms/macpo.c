@@ -19,6 +19,7 @@
 //   `cost_units: advantage_std` divides c by the std of the raw cost advantage so that c and
 //   b.dtheta share units. The default keeps the released scale: the case switch and the
 //   line-search cost test of the published runs depend on it.
+// * `cost_margin` m (0, actor_critic.h): c is taken against d (1 - m); judged against d.
 // * The step keeps the official script's hacks as options: |x| capped at `step_norm_cap` 0.5
 //   (0: none) and the first trial at `fraction_coef` 0.27 of it (SafePO: 0.1).
 // * KL threshold 0.0065 (official script; config default 0.01), accepted when KL < delta.
@@ -38,7 +39,7 @@
 
 typedef struct {
   ac_params_t ac;
-  double kl_threshold, fraction_coef, step_norm_cap, ls_decay, damping;
+  double kl_threshold, fraction_coef, step_norm_cap, ls_decay, damping, cost_margin;
   int ls_steps, cg_iters, cost_m;
   char constraint_scale[CFG_STR_MAX];
   char cost_units[CFG_STR_MAX];
@@ -64,6 +65,7 @@ static const cfg_param_t macpo_param_table[] = {
     P("damping", CFG_FLOAT, damping, "0.1", "Fisher damping added to F v", 0, 100),
     P("cost_m", CFG_BOOL, cost_m, "true",
       "weight the cost surrogate by M as released (false: no M on the cost term)", 1, 0),
+    AC_COST_MARGIN_PARAM(S),
     {"constraint_scale", CFG_STRING, offsetof(S, constraint_scale), "one_minus_gamma",
      "factor on J_c - d in the constraint value c", "one_minus_gamma|none", 1, 0},
     {"cost_units", CFG_STRING, offsetof(S, cost_units), "released",
@@ -91,7 +93,7 @@ enum { MACPO_N_STATS = sizeof macpo_stats / sizeof macpo_stats[0] };
 typedef struct {
   ac_t ac;  // first member: the ac_algo_* entries cast the state to ac_t
   macpo_params_t p;
-  double cost_limit;
+  double cost_limit;  // the learner's target d (1 - cost_margin)
   double jc;
   ac_tr_t tr;
 } macpo_t;
@@ -117,7 +119,7 @@ static int macpo_create(const env_spec_t *spec, const void *params, const algo_r
   macpo_t *m = *out;
   m->p = *p;
   m->ac.p.epochs = 1;  // one pass of the critics (ac_critics_update), see the file comment
-  m->cost_limit = run->cost_limit;
+  m->cost_limit = ac_cost_target(run->cost_limit, p->cost_margin);
   m->jc = 0;
   rc = ac_tr_create(&m->tr, &m->ac, p->damping, p->cost_m);
   if (rc) {

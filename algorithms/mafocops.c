@@ -40,7 +40,7 @@
 
 typedef struct {
   ac_params_t ac;
-  double lambda, eta, target_kl, nu_init, nu_lr, nu_max;
+  double lambda, eta, target_kl, nu_init, nu_lr, nu_max, cost_margin;
   int minibatch;
 } mf_params_t;
 
@@ -57,6 +57,7 @@ static const cfg_param_t mf_param_table[] = {
       1e6),
     P("nu_max", CFG_FLOAT, nu_max, "1.3", "upper bound of nu", 0, 1e9),
     P("minibatch", CFG_INT, minibatch, "256", "rows per actor minibatch", 1, 1 << 24),
+    AC_COST_MARGIN_PARAM(mf_params_t),
 };
 #undef P
 
@@ -100,7 +101,7 @@ static int mf_create(const env_spec_t *spec, const void *params, const algo_run_
   if (rc) return rc;
   mf_t *m = *out;
   m->p = *p;
-  m->cost_limit = run->cost_limit;
+  m->cost_limit = ac_cost_target(run->cost_limit, p->cost_margin);  // actor_critic.h
   m->nu = p->nu_init;
   m->jc = 0;
   ac_t *ac = &m->ac;

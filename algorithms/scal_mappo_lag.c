@@ -54,7 +54,7 @@
 typedef struct {
   ac_params_t ac;
   int kappa;
-  double lambda_init, lambda_lr;
+  double lambda_init, lambda_lr, cost_margin;
   char m_scope[CFG_STR_MAX];
   char constraint_scale[CFG_STR_MAX];
 } sml_params_t;
@@ -75,6 +75,7 @@ static const cfg_param_t sml_param_table[] = {
      "neighbours|all", 1, 0},
     {"constraint_scale", CFG_STRING, offsetof(sml_params_t, constraint_scale), "one_minus_gamma",
      "factor on J_c - d in the multiplier step", "one_minus_gamma|none", 1, 0},
+    AC_COST_MARGIN_PARAM(sml_params_t),
 };
 #undef P
 
@@ -197,7 +198,7 @@ static int sml_create(const env_spec_t *spec, const void *params, const algo_run
   s->chunk = SML_CHUNK;
   s->obs_stride = spec->max_obs_dim;
   s->act_stride = spec->max_act_dim;
-  s->cost_limit = run->cost_limit;
+  s->cost_limit = ac_cost_target(run->cost_limit, p->cost_margin);  // actor_critic.h
   s->jc = 0;
   for (int a = 0; a < s->A; a++) {
     s->obs_dim[a] = spec->obs_dim[a];

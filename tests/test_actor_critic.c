@@ -27,6 +27,7 @@
 #include "core/err.h"
 #include "core/rng.h"
 #include "tests/check.h"
+#include "tests/test_ac_util.h"
 
 static void fill_uniform(float *x, int n, double lo, double hi, rng_t *rng) {
   for (int i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * rng_uniform(rng));
@@ -777,7 +778,55 @@ static void test_save_load(void) {
   ac_destroy(&dst);
 }
 
+// AC_COST_MARGIN_PARAM / ac_cost_target in the constrained algorithms that take the cost limit
+// through it (mappo_lag: test_mappo_lag.c; scal_mappo_lag: test_scal_mappo_lag.c). One update
+// whose episodes cost 1.75 against d = 2: under the limit, over the target 1.5 of margin 0.25.
+// macpo's constraint value c (statistic "c") changes sign; mafocops's nu (from 0, projected at 0)
+// stays 0 without the margin and moves up by nu_lr x 0.25 with it.
+static double margin_stat(const char *algo, const char *ov1, const char *ov2, const char *stat) {
+  const algo_class_t *cls = algo_find(algo);
+  if (!cls) return NAN;
+  const char *ov[] = {"algo.hidden=16", "algo.minibatches=2", ov1, ov2, NULL};
+  void *params = tu_params(cls, ov);
+  env_spec_t spec = tu_spec("margin");
+  algo_run_info_t run = {3, TU_RT, TU_RE, 1000, 2.0};
+  void *inst = NULL;
+  double out = NAN;
+  if (params && cls->create(&spec, params, &run, &inst) == 0) {
+    buf_t buf;
+    if (tu_fill_rollout(cls, inst, &buf, 5) == 0) {
+      float ret[2] = {0, 0}, cost[2] = {1.75f, 1.75f}, len[2] = {4, 4};
+      algo_rollout_info_t info = {0, TU_RT * TU_RE, 2, ret, cost, len, NULL};
+      rng_t u;
+      rng_stream(&u, 5, "update", 0);
+      double stats[ALGO_MAX_STATS];
+      if (cls->update(inst, &buf, &info, &u, stats) == 0)
+        for (int i = 0; i < cls->n_stats; i++)
+          if (!strcmp(cls->stat_names[i], stat)) out = stats[i];
+      buf_destroy(&buf);
+    }
+  }
+  CHECK(!isnan(out), "%s %s: no statistic %s (%s)", algo, ov2, stat, err_message());
+  if (inst) cls->destroy(inst);
+  free(params);
+  return out;
+}
+
+static void test_cost_margin(void) {
+  const char *none = "algo.cost_margin=0", *quarter = "algo.cost_margin=0.25";
+  double c0 = margin_stat("macpo", "algo.gamma=0.99", none, "c");
+  double c1 = margin_stat("macpo", "algo.gamma=0.99", quarter, "c");
+  CHECK(fabs(c0 - 0.01 * -0.25) < 1e-9 && fabs(c1 - 0.01 * 0.25) < 1e-9,
+        "macpo c = (1 - gamma)(J_c - target): %g without the margin (want -0.0025), %g with it "
+        "(want 0.0025)", c0, c1);
+  double n0 = margin_stat("mafocops", "algo.nu_lr=0.1", none, "nu");
+  double n1 = margin_stat("mafocops", "algo.nu_lr=0.1", quarter, "nu");
+  CHECK(n0 == 0.0, "mafocops nu without the margin at cost 1.75 < d = 2: %g, want 0", n0);
+  CHECK(fabs(n1 - 0.1 * 0.25) < 1e-6, "mafocops nu with margin 0.25: %g, want 0.1 x 0.25", n1);
+}
+
 int main(void) {
+  test_cost_margin();
   test_surrogate_finite_differences();
   test_surrogate_null_m();
   test_surrogate_ratio_and_clipped();

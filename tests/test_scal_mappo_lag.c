@@ -668,7 +668,35 @@ static void test_order_reproducible(void) {
   }
 }
 
+// cost_margin: the multiplier steps on J_c - d (1 - m). Episodes cost 3 against d = 1
+// (run_update); with constraint_scale none, lambda_lr 0.1 and 4 actor steps per agent, a margin
+// of 0.5 adds 0.1 x 0.5 per step, so lambda ends about 0.2 higher (the advantage terms of the
+// two runs differ only through lambda's own effect on the steps).
+static void test_cost_margin(void) {
+  env_spec_t spec = make_spec(3, 1);
+  double lam[2] = {0, 0};
+  const char *ov[2] = {"kappa=1 constraint_scale=none lambda_lr=0.1",
+                       "kappa=1 constraint_scale=none lambda_lr=0.1 cost_margin=0.5"};
+  for (int k = 0; k < 2; k++) {
+    algo_t g;
+    buf_t b;
+    double stats[ALGO_MAX_STATS];
+    int rc = make_algo(&g, &spec, 6, 2, 11, ov[k]);
+    if (!rc) rc = fill_rollout(&g, &b, 21, 31);
+    if (!rc) {
+      rc = run_update(&g, &b, 41, stats);
+      buf_destroy(&b);
+    }
+    CHECK(rc == 0, "cost_margin run %d: %s", k, err_message());
+    lam[k] = rc ? NAN : stats[0];
+    free_algo(&g);
+  }
+  CHECK(lam[1] - lam[0] > 0.15 && lam[1] - lam[0] < 0.25,
+        "margin 0.5 should raise lambda by about 4 x 0.1 x 0.5 = 0.2: %g vs %g", lam[1], lam[0]);
+}
+
 int main(void) {
+  test_cost_margin();
   test_neighbourhoods();
   test_env_graph();
   test_create_checks();
