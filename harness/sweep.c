@@ -121,6 +121,9 @@ static int sweep_check_existing(const suite_t *s, int i, int *extend) {
 }
 
 // A finished run whose suite entry now asks for another budget (and nothing else) is extended.
+// A done.txt hash that differs while the resolved configurations are equal comes from a build
+// with fewer parameters (a key added since, at its default: the old config.yaml lacks the line,
+// which resolving fills in): the same run, finished.
 static sweep_state_t sweep_state(const suite_t *s, int i) {
   const suite_run_t *r = &s->runs[i];
   unsigned long long hash;
@@ -128,7 +131,8 @@ static sweep_state_t sweep_state(const suite_t *s, int i) {
   if (sweep_read_done(r->dir, &hash)) {
     if (hash == r->config_hash) return SWEEP_FINISHED;
     int extend = 0;
-    return sweep_check_existing(s, i, &extend) == 0 && extend ? SWEEP_EXTEND : SWEEP_CHANGED;
+    if (sweep_check_existing(s, i, &extend) != 0) return SWEEP_CHANGED;
+    return extend ? SWEEP_EXTEND : SWEEP_FINISHED;
   }
   sweep_path(path, sizeof path, r->dir, SWEEP_FAILED_FILE);
   if (fs_exists(path)) return SWEEP_RETRY;
@@ -294,8 +298,7 @@ int run_task_main(int argc, char **argv) {
     suite_free(&s);
     return rc;
   }
-  unsigned long long hash;
-  if (!rc && sweep_read_done(r->dir, &hash) && hash == r->config_hash) {
+  if (!rc && sweep_state(&s, (int)index) == SWEEP_FINISHED) {
     fprintf(stderr, "%s: run already complete\n", r->dir);
   } else if (!rc) {
     sweep_remove(r->dir, SWEEP_FAILED_FILE);

@@ -4,7 +4,9 @@
 #    alone, whose runs must die with it) and re-run ends with the same progress.csv,
 #    config.yaml and checkpoint.bin in every run directory as an uninterrupted sweep.
 #  - Re-running a finished sweep skips every run and touches no file; run-task on a finished
-#    run is a no-op.
+#    run is a no-op; so for a run finished by a build with fewer parameters (its config.yaml
+#    lacks a key at its default, its done.txt holds another hash), while a real difference in
+#    config.yaml is reported `changed`.
 #  - A failing run does not stop the sweep. Two real failures: a run directory blocked by a
 #    regular file (the sweep cannot create it, no process starts) and a run whose checkpoint.bin
 #    was damaged on disk (its resume refuses the file: the run exits 2). Both are marked failed
@@ -143,6 +145,32 @@ grep -q 'already complete' rt.err || problem "run-task on a finished run said: $
 "$SAFEMARL" sweep small.yaml --out A --dry-run >dry.out
 [[ $(awk '{print $2}' dry.out | sort -u) == finished ]] ||
   problem "dry run of a finished sweep: $(cat dry.out)"
+
+# A run finished by a build with fewer parameters: its config.yaml lacks a key added since (at
+# its default) and done.txt holds that build's hash. Same configuration: finished, skipped,
+# untouched (not "changed", which would refuse the directory).
+cp -r A A_old
+cfg=A_old/small/gridworld/ppo_lag/seed1/config.yaml
+grep -q '^  explore_bonus: 0$' $cfg || fail "no default-valued explore_bonus line in $cfg"
+sed -i '/^  explore_bonus: 0$/d' $cfg
+echo "config_hash=0123456789abcdef" >A_old/small/gridworld/ppo_lag/seed1/done.txt
+before=$(snapshot A_old)
+"$SAFEMARL" sweep small.yaml --out A_old --dry-run >dry_old.out
+[[ $(awk '{print $2}' dry_old.out | sort -u) == finished ]] ||
+  problem "dry run with a run of an older build: $(cat dry_old.out)"
+"$SAFEMARL" sweep small.yaml -j 2 --out A_old >A_old.out 2>A_old.err ||
+  problem "sweep over a run of an older build exited $?: $(tail -n 1 A_old.err)"
+grep -q '^sweep small: 4 runs: 0 done, 0 failed, 4 skipped' A_old.out ||
+  problem "older build's run not skipped: $(cat A_old.out)"
+idx=$(awk '$3 ~ /ppo_lag\/seed1$/ {print $1}' dry_old.out)
+"$SAFEMARL" run-task small.yaml --index "$idx" --out A_old >/dev/null 2>rt_old.err ||
+  problem "run-task on an older build's finished run exited $?"
+grep -q 'already complete' rt_old.err || problem "run-task on it said: $(cat rt_old.err)"
+[[ $(snapshot A_old) == "$before" ]] || problem "an older build's finished run was touched"
+# A real difference is still "changed".
+sed -i 's/^  epochs: 10$/  epochs: 11/' $cfg
+"$SAFEMARL" sweep small.yaml --out A_old --dry-run >dry_old2.out
+grep -q "^$idx changed " dry_old2.out || problem "an edited config.yaml not reported changed: $(cat dry_old2.out)"
 
 # ---- failing runs do not stop the sweep -------------------------------------------------------
 cat >failing.yaml <<'EOF'
