@@ -8,6 +8,12 @@
 //                  the raw physics rate on the same threads and copies; the wall time of one
 //                  update at the reference schedule (16 copies x 1000 steps, 5 epochs x 40
 //                  minibatches where the algorithm has those parameters); peak RSS.
+//                  raw_step drives the physics with uniform random controls; the physics of
+//                  the training's own trajectories can be slower or faster (on halfcheetah_2x3
+//                  a Gaussian policy's small controls cost about 10% more per step), so the
+//                  run also reports env_share = the loop's wall seconds spent inside the env
+//                  steps (physics, observations, rewards, costs: more than raw physics) over
+//                  all its wall seconds, and own_env_steps_per_s = env steps / those seconds.
 //   bench efficiency FILE  the MAFOCOPS efficiency tables against ours (harness/efficiency.c,
 //                  which uses train_bench and bench_env_rates).
 // Rates are env steps per second of wall time, summed over threads; the *_cpu_* figures divide
@@ -486,11 +492,13 @@ static int bench_train(const bench_args_t *a) {
         "train_steps_per_s=%.0f raw_steps_per_s=%.0f ratio=%.3g update_s=%.4f peak_rss_mib=%.1f "
         "peak_rss_train_mib=%.1f env=%s algo=%s threads=%d num_envs=%d rollout_length=%d "
         "steps=%lld updates=%lld wall_s=%.3f rollout_s=%.3f update_total_s=%.3f raw=%s "
-        "schedule=%s train_cpu_steps_per_s=%.0f raw_cpu_steps_per_s=%.0f ratio_cpu=%.3g\n",
+        "schedule=%s train_cpu_steps_per_s=%.0f raw_cpu_steps_per_s=%.0f ratio_cpu=%.3g "
+        "env_s=%.3f own_env_steps_per_s=%.0f env_share=%.3g\n",
         train_rate, raw_rate, train_rate / raw_rate, update_s, bench_rss_mib(), rss_train, a->env,
         a->algo, run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates,
         run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule,
-        train_cpu_rate, raw_cpu_rate, train_cpu_rate / raw_cpu_rate);
+        train_cpu_rate, raw_cpu_rate, train_cpu_rate / raw_cpu_rate, run.env_s,
+        (double)run.env_steps / fmax(run.env_s, 1e-9), run.env_s / fmax(run.wall_s, 1e-9));
   }
   run_config_free(&cfg);
   return rc;
@@ -527,7 +535,11 @@ int bench_main(int argc, char **argv) {
         "peak_rss_mib (whole process), peak_rss_train_mib (after the training run, before the "
         "reference update), and the same two rates and ratio per process CPU second "
         "(train_cpu_steps_per_s, raw_cpu_steps_per_s, ratio_cpu: with T = 1 they do not count "
-        "time taken by other processes on a shared machine)\n"
+        "time taken by other processes on a shared machine); env_s (wall s inside the rollouts' "
+        "env steps: physics, observations, rewards, costs), own_env_steps_per_s (env steps / "
+        "env_s: the env's rate on the training's own trajectories, where raw_step uses uniform "
+        "random controls) and env_share (env_s / wall_s: the share of the loop not taken by the "
+        "learner and the harness)\n"
         "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
     return argc < 2
                ? err_input("command line: bench needs 'env', 'random', 'train' or 'efficiency'")

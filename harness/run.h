@@ -52,6 +52,7 @@ typedef struct {
   double cpu_s;      // process CPU time of the same loop (every thread)
   double rollout_s;  // summed over updates
   double update_s;   // summed over updates
+  double env_s;      // inside the rollouts' env steps (physics, observations, rewards, costs)
 } train_bench_t;
 
 // Train from a resolved configuration (copied) for cfg->run.steps env steps or max_updates

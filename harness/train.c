@@ -103,6 +103,7 @@ struct train {
   train_copy_step_t *step_res;
   float *step_costs, *final_obs, *final_share;
   train_pool_t pool;
+  double env_s;  // wall seconds inside the env steps (train_pool_run), for train_bench only
   long progress_bytes;
   csvlog_t progress, timing;
   int session;
@@ -463,7 +464,9 @@ static void train_rollout(train_t *tr) {
     ac->act(tr->algo, obs_at(tr, t, 0), share_at(tr, t, 0), E, &tr->act_rng,
             b->actions + row * A * tr->act_dim, b->logp + row * A, b->values + row * A,
             b->cost_values + row * A);
+    double w0 = now_wall();
     train_pool_run(tr, t);
+    tr->env_s += now_wall() - w0;
     for (int e = 0; e < E; e++) train_collect_copy(tr, t, e);
   }
   size_t last = (size_t)T * E * A;
@@ -733,6 +736,7 @@ int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out) {
   }
   out->wall_s = now_wall() - w0;
   out->cpu_s = now_cpu() - c0;
+  out->env_s = tr.env_s;
   out->env_steps = tr.env_steps;
   out->updates = tr.update;
   out->num_envs = tr.E;
