@@ -493,7 +493,7 @@ static int bench_train(const bench_args_t *a) {
         "peak_rss_train_mib=%.1f env=%s algo=%s threads=%d num_envs=%d rollout_length=%d "
         "steps=%lld updates=%lld wall_s=%.3f rollout_s=%.3f update_total_s=%.3f raw=%s "
         "schedule=%s train_cpu_steps_per_s=%.0f raw_cpu_steps_per_s=%.0f ratio_cpu=%.3g "
-        "env_s=%.3f own_env_steps_per_s=%.0f env_share=%.3g\n",
+        "env_s=%.4g own_env_steps_per_s=%.0f env_share=%.3g\n",
         train_rate, raw_rate, train_rate / raw_rate, update_s, bench_rss_mib(), rss_train, a->env,
         a->algo, run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates,
         run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule,

@@ -135,9 +135,16 @@ out=$("$SAFEMARL" bench train gridworld cpo --steps 2000 algo.critic_iters=5 2>"
   fail "bench train gridworld cpo exited $?: $(tail -n 1 "$WORK/bench.err")"
 (($(wc -l <<<"$out") == 1)) || fail "bench train printed more than one line: $out"
 for key in train_steps_per_s raw_steps_per_s ratio update_s peak_rss_mib train_cpu_steps_per_s \
-  raw_cpu_steps_per_s ratio_cpu; do
+  raw_cpu_steps_per_s ratio_cpu env_s own_env_steps_per_s env_share; do
   [[ " $out" =~ \ $key=[0-9.e+-]+( |$) ]] || fail "bench train: no numeric $key= in: $out"
 done
+# env_share = env_s / wall_s: a share of the loop (the env steps are part of it), and the own
+# rate is the steps over env_s.
+kv() { sed -E "s/.*(^| )$1=([^ ]+).*/\2/" <<<"$out"; }
+awk -v s="$(kv env_share)" -v e="$(kv env_s)" -v w="$(kv wall_s)" -v r="$(kv own_env_steps_per_s)" \
+  -v n="$(kv steps)" 'BEGIN { exit !(s > 0 && s <= 1 && (s - e / w) ^ 2 < 1e-4 &&
+                                    (r - n / e) ^ 2 < (0.01 * r) ^ 2 + 1) }' ||
+  fail "bench train: env_share/env_s/own_env_steps_per_s inconsistent: $out"
 [[ $out == train_steps_per_s=* ]] || fail "bench train: line does not start with train_steps_per_s"
 echo "it_threads: bench train: $out ($((SECONDS - t0)) s)"
 expect_bad "bench train, unknown algorithm" "$SAFEMARL" bench train gridworld nope
