@@ -483,9 +483,10 @@ static size_t q_checkpoint_len(const ac_params_t *p) {
   return len;
 }
 
-// Pins the parameter table: the keys and defaults mappo_lag had before cost_critic, in their
-// order (so config.yaml of a v run keeps its lines), then the three new keys at the end;
-// cost_critic defaults to v.
+// Pins the parameter table: the keys and defaults of mappo_lag in their order (config.yaml
+// writes them in this order; a v run's lines before cost_critic are those it had before the
+// Q critics), cost_margin (added since, default 0: the learner aims at the limit itself), the
+// three cost-critic keys at the end; cost_critic defaults to v.
 static void test_param_table(void) {
   static const char *const want[][2] = {{"lr", "5e-4"},
                                         {"critic_lr", "5e-4"},
@@ -514,6 +515,7 @@ static void test_param_table(void) {
                                         {"pid_kp", "0.1"},
                                         {"pid_ki", "0.01"},
                                         {"pid_kd", "0.1"},
+                                        {"cost_margin", "0"},
                                         {"sequential", "true"},
                                         {"constraint_scale", "one_minus_gamma"},
                                         {"cost_critic", "v"},
