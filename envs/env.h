@@ -70,6 +70,9 @@ typedef struct env_class {
   // physics substeps, no observation, reward or cost; an episode restarts (same reset noise)
   // where the env's would end. Call reset first; do not interleave with step. Returns 0.
   int (*raw_step)(void *env, rng_t *rng);
+  // Optional: raw_step with the given actions (the layout and mapping of step) in place of
+  // random controls: the physics of a recorded trajectory, for `safemarl bench train`.
+  int (*raw_step_actions)(void *env, const float *actions, rng_t *rng);
 } env_class_t;
 
 const env_class_t *env_find(const char *name);

@@ -50,6 +50,9 @@ typedef struct {
   int thread, n_threads;
   long steps_per_copy;
   int raw;  // 1: raw_step, 0: reset + step
+  // raw_step_actions on a recorded run (raw is then ignored): step k of copy c takes
+  // replay[(k * n_copies + c) * A * max_act_dim ...] ([steps][copies][A][max_act_dim]).
+  const float *replay;
 } bench_job_t;
 
 static double bench_now(clockid_t clock) {
@@ -87,6 +90,11 @@ static void *bench_worker(void *arg) {
   env_step_t st;
   for (long r = 0; r < j->steps_per_copy; r++) {
     for (int c = j->thread; c < b->n_copies; c += j->n_threads) {
+      if (j->replay) {
+        size_t row = ((size_t)r * b->n_copies + (size_t)c) * A * b->spec.max_act_dim;
+        b->cls->raw_step_actions(b->copies[c], j->replay + row, &b->env_rng[c]);
+        continue;
+      }
       if (j->raw) {
         b->cls->raw_step(b->copies[c], &b->env_rng[c]);
         continue;
@@ -104,14 +112,15 @@ static void *bench_worker(void *arg) {
 }
 
 // Run one phase on n_threads threads; returns wall seconds and CPU seconds.
-static int bench_phase(bench_envs_t *b, int n_threads, long steps_per_copy, int raw, double *wall_s,
+static int bench_phase(bench_envs_t *b, int n_threads, long steps_per_copy, int raw,
+                       const float *replay, double *wall_s,
                        double *cpu_s) {
   pthread_t tid[256];
   bench_job_t job[256];
   double w0 = bench_now(CLOCK_MONOTONIC), c0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
   int started = 0, rc = 0;
   for (int t = 0; t < n_threads; t++) {
-    job[t] = (bench_job_t){b, t, n_threads, steps_per_copy, raw};
+    job[t] = (bench_job_t){b, t, n_threads, steps_per_copy, raw, replay};
     if (pthread_create(&tid[t], NULL, bench_worker, &job[t]) != 0) {
       rc = err_fail("bench: cannot start thread %d", t);
       break;
@@ -256,11 +265,11 @@ static int bench_env_measure(bench_envs_t *b, int threads, long per_copy, int R,
     double w, c;
     if (has_raw) {
       bench_reset_all(b);
-      if ((rc = bench_phase(b, threads, per_copy, 1, &w, &c))) break;
+      if ((rc = bench_phase(b, threads, per_copy, 1, NULL, &w, &c))) break;
       raw[r] = total / w, raw_cpu[r] = total / c;
     }
     bench_reset_all(b);
-    if ((rc = bench_phase(b, threads, per_copy, 0, &w, &c))) break;
+    if ((rc = bench_phase(b, threads, per_copy, 0, NULL, &w, &c))) break;
     env[r] = total / w, env_cpu[r] = total / c;
   }
   if (rc) return rc;
@@ -418,7 +427,7 @@ static int bench_train_raw(const run_config_t *cfg, double *rate, double *cpu_ra
   double rates[BENCH_RAW_REPEAT], cpu_rates[BENCH_RAW_REPEAT], w, c;
   for (int r = 0; !rc && r < BENCH_RAW_REPEAT; r++) {
     bench_reset_all(&b);
-    rc = bench_phase(&b, cfg->run.threads, per_copy, *is_raw, &w, &c);
+    rc = bench_phase(&b, cfg->run.threads, per_copy, *is_raw, NULL, &w, &c);
     rates[r] = (double)per_copy * E / fmax(w, 1e-9);
     cpu_rates[r] = (double)per_copy * E / fmax(c, 1e-9);
   }
@@ -455,7 +464,7 @@ static int bench_train_update(const bench_args_t *a, const algo_class_t *ac, cha
   run_config_t cfg;
   train_bench_t run;
   int rc = bench_train_config(&cfg, a, 2LL * BENCH_REF_ENVS * BENCH_REF_LENGTH, extra, n_extra);
-  if (!rc) rc = train_bench(&cfg, 2, &run);
+  if (!rc) rc = train_bench(&cfg, 2, 0, &run);
   if (!rc && run.updates < 1) rc = err_fail("bench train: the reference schedule ran no update");
   if (!rc) {
     *update_s = run.update_s / (double)run.updates;
@@ -468,6 +477,32 @@ static int bench_train_update(const bench_args_t *a, const algo_class_t *ac, cha
   return rc;
 }
 
+// The raw physics of the training run's own trajectories: cfg's copies, reset from the run's
+// env streams, driven by the run's recorded actions (raw_step_actions), once through, on cfg's
+// threads; per wall second and per process CPU second. 0 when the env has no raw_step_actions.
+static int bench_train_replay(const run_config_t *cfg, const train_bench_t *run, double *rate,
+                              double *cpu_rate) {
+  *rate = *cpu_rate = 0;
+  if (!cfg->env_class->raw_step_actions || !run->actions || run->updates < 1) return 0;
+  bench_envs_t b;
+  memset(&b, 0, sizeof b);
+  b.cls = cfg->env_class;
+  int E = cfg->run.num_envs, rc = 0;
+  if (!(b.params = err_calloc(1, b.cls->params_size))) return ERR_FAIL;
+  memcpy(b.params, cfg->env_params, b.cls->params_size);
+  rc = bench_create(&b, E, (uint64_t)cfg->run.seed);
+  long per_copy = (long)run->updates * run->rollout_length;
+  double w = 0, c = 0;
+  if (!rc) {
+    bench_reset_all(&b);
+    rc = bench_phase(&b, cfg->run.threads, per_copy, 1, run->actions, &w, &c);
+  }
+  if (!rc) *rate = (double)per_copy * E / fmax(w, 1e-9);
+  if (!rc) *cpu_rate = (double)per_copy * E / fmax(c, 1e-9);
+  bench_close(&b);
+  return rc;
+}
+
 // End to end first (its peak RSS is peak_rss_train_mib), then the raw rate, then the update at
 // the reference schedule, whose 16 x 1000 buffer may raise the process's peak (peak_rss_mib).
 static int bench_train(const bench_args_t *a) {
@@ -476,29 +511,42 @@ static int bench_train(const bench_args_t *a) {
   if (a->threads) snprintf(threads_kv, sizeof threads_kv, "run.threads=%ld", a->threads);
   run_config_t cfg;
   train_bench_t run;
+  memset(&run, 0, sizeof run);
   int rc = bench_train_config(&cfg, a, a->steps, extra, a->threads ? 1 : 0);
-  if (!rc) rc = train_bench(&cfg, 0, &run);
+  if (!rc) rc = train_bench(&cfg, 0, 1, &run);
   double rss_train = bench_rss_mib(), raw_rate = 0, raw_cpu_rate = 0, update_s = 0;
   int is_raw = 0;
   char schedule[128] = "";
   if (!rc) rc = bench_train_raw(&cfg, &raw_rate, &raw_cpu_rate, &is_raw);
+  double replay_rate = 0, replay_cpu_rate = 0;
+  if (!rc) rc = bench_train_replay(&cfg, &run, &replay_rate, &replay_cpu_rate);
+  free(run.actions);
+  run.actions = NULL;
   if (!rc)
     rc = bench_train_update(a, cfg.algo_class, a->threads ? threads_kv : NULL, &update_s, schedule,
                             sizeof schedule);
   if (!rc) {
     double train_rate = (double)run.env_steps / fmax(run.wall_s, 1e-9);
     double train_cpu_rate = (double)run.env_steps / fmax(run.cpu_s, 1e-9);
+    // The replay figures, "na" for an env without raw_step_actions.
+    char rp[4][32];
+    double rv[4] = {replay_rate, train_rate / replay_rate, replay_cpu_rate,
+                    train_cpu_rate / replay_cpu_rate};
+    for (int k = 0; k < 4; k++)
+      snprintf(rp[k], sizeof rp[k], replay_rate > 0 ? (k % 2 ? "%.3g" : "%.0f") : "na", rv[k]);
     printf(
         "train_steps_per_s=%.0f raw_steps_per_s=%.0f ratio=%.3g update_s=%.4f peak_rss_mib=%.1f "
         "peak_rss_train_mib=%.1f env=%s algo=%s threads=%d num_envs=%d rollout_length=%d "
         "steps=%lld updates=%lld wall_s=%.3f rollout_s=%.3f update_total_s=%.3f raw=%s "
         "schedule=%s train_cpu_steps_per_s=%.0f raw_cpu_steps_per_s=%.0f ratio_cpu=%.3g "
-        "env_s=%.4g own_env_steps_per_s=%.0f env_share=%.3g\n",
+        "env_s=%.4g own_env_steps_per_s=%.0f env_share=%.3g replay_steps_per_s=%s "
+        "ratio_replay=%s replay_cpu_steps_per_s=%s ratio_replay_cpu=%s\n",
         train_rate, raw_rate, train_rate / raw_rate, update_s, bench_rss_mib(), rss_train, a->env,
         a->algo, run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates,
         run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule,
         train_cpu_rate, raw_cpu_rate, train_cpu_rate / raw_cpu_rate, run.env_s,
-        (double)run.env_steps / fmax(run.env_s, 1e-9), run.env_s / fmax(run.wall_s, 1e-9));
+        (double)run.env_steps / fmax(run.env_s, 1e-9), run.env_s / fmax(run.wall_s, 1e-9),
+        rp[0], rp[1], rp[2], rp[3]);
   }
   run_config_free(&cfg);
   return rc;

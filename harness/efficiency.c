@@ -332,7 +332,7 @@ static void eff_measure(const run_config_t *cfg, const eff_opts_t *o, int need_e
                         eff_result_t *r) {
   train_bench_t tb;
   double w0 = eff_clock(CLOCK_MONOTONIC), c0 = eff_clock(CLOCK_PROCESS_CPUTIME_ID);
-  int rc = train_bench(cfg, 0, &tb);
+  int rc = train_bench(cfg, 0, 0, &tb);
   double w1 = eff_clock(CLOCK_MONOTONIC), c1 = eff_clock(CLOCK_PROCESS_CPUTIME_ID);
   if (!rc) {
     struct rusage u;

@@ -53,12 +53,15 @@ typedef struct {
   double rollout_s;  // summed over updates
   double update_s;   // summed over updates
   double env_s;      // inside the rollouts' env steps (physics, observations, rewards, costs)
+  // With keep_actions: every rollout's actions, [updates][rollout_length][num_envs][A][act_dim]
+  // (act_dim the env's max_act_dim), for replaying the run's physics; freed by the caller.
+  float *actions;
 } train_bench_t;
 
 // Train from a resolved configuration (copied) for cfg->run.steps env steps or max_updates
 // updates (0 = no limit), whichever comes first, exactly as `train` does but without a run
 // directory; for `safemarl bench train` (harness/train.c).
-int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out);
+int train_bench(const run_config_t *cfg, int max_updates, int keep_actions, train_bench_t *out);
 // What `bench env E --threads T --steps N --repeat R` measures for cfg's env and env parameters
 // (T copies on T threads, seed run.seed): median raw physics and full env steps per wall second
 // (raw is NAN for an env without raw_step) and full env steps per process CPU second (may be

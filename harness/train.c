@@ -719,7 +719,18 @@ static int train_loop(train_t *tr) {
 
 // ---- in memory, for bench train ----------------------------------------------------------------
 
-int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out) {
+// Append the rollout's actions to out->actions (grown by one rollout each time: outside the
+// timed loop's hot path only in the sense that it is one memcpy per update).
+static int train_keep_actions(const train_t *tr, train_bench_t *out) {
+  size_t per = (size_t)tr->T * tr->E * tr->A * tr->act_dim;
+  float *grown = realloc(out->actions, sizeof(float) * per * (size_t)tr->update);
+  if (!grown) return err_fail("out of memory");
+  out->actions = grown;
+  memcpy(grown + per * (size_t)(tr->update - 1), tr->buf.actions, sizeof(float) * per);
+  return 0;
+}
+
+int train_bench(const run_config_t *cfg, int max_updates, int keep_actions, train_bench_t *out) {
   train_t tr;
   memset(&tr, 0, sizeof tr);
   memset(out, 0, sizeof *out);
@@ -733,6 +744,7 @@ int train_bench(const run_config_t *cfg, int max_updates, train_bench_t *out) {
     rc = train_iterate(&tr, stats, &rollout_s, &update_s);
     out->rollout_s += rollout_s;
     out->update_s += update_s;
+    if (!rc && keep_actions) rc = train_keep_actions(&tr, out);
   }
   out->wall_s = now_wall() - w0;
   out->cpu_s = now_cpu() - c0;

@@ -115,6 +115,9 @@ awk -F, 'NR > 1 { seen[$3 ":" $NF] = 1 } END { exit !(("0:1" in seen) && ("1:2" 
 echo "it_threads: killed at row $killed_at of $total, resumed on 2 threads: identical" \
   "($((SECONDS - t0)) s)"
 
+# The value of key $1 in the bench line $out.
+kv() { sed -E "s/.*(^| )$1=([^ ]+).*/\2/" <<<"$out"; }
+
 # ---- a MuJoCo task (once the multi-agent algorithms exist) -----------------------------------
 if "$SAFEMARL" list algos | grep -q '^mappo '; then
   t0=$SECONDS
@@ -124,6 +127,12 @@ if "$SAFEMARL" list algos | grep -q '^mappo '; then
   train "$WORK/mj-t2" "${args[@]}" run.threads=2
   same_run "$WORK/mj-t1" "$WORK/mj-t2" "halfcheetah_2x3/mappo, run.threads=2"
   echo "it_threads: halfcheetah_2x3/mappo identical on 1 and 2 threads ($((SECONDS - t0)) s)"
+  # bench train replays the run's recorded actions through raw_step_actions.
+  out=$("$SAFEMARL" bench train halfcheetah_2x3 mappo --steps 4000 2>"$WORK/bench.err") ||
+    fail "bench train halfcheetah_2x3 mappo exited $?: $(tail -n 1 "$WORK/bench.err")"
+  awk -v t="$(kv train_steps_per_s)" -v r="$(kv replay_steps_per_s)" -v q="$(kv ratio_replay)" \
+    'BEGIN { exit !(r > 0 && (q - t / r) ^ 2 < (0.002 * q) ^ 2 + 1e-6) }' ||
+    fail "bench train: replay figures missing or inconsistent: $out"
 else
   echo "it_threads: skip: mappo is not registered (safemarl list algos); MuJoCo check skipped"
 fi
@@ -140,11 +149,12 @@ for key in train_steps_per_s raw_steps_per_s ratio update_s peak_rss_mib train_c
 done
 # env_share = env_s / wall_s: a share of the loop (the env steps are part of it), and the own
 # rate is the steps over env_s.
-kv() { sed -E "s/.*(^| )$1=([^ ]+).*/\2/" <<<"$out"; }
 awk -v s="$(kv env_share)" -v e="$(kv env_s)" -v w="$(kv wall_s)" -v r="$(kv own_env_steps_per_s)" \
   -v n="$(kv steps)" 'BEGIN { exit !(s > 0 && s <= 1 && (s - e / w) ^ 2 < 1e-4 &&
                                     (r - n / e) ^ 2 < (0.01 * r) ^ 2 + 1) }' ||
   fail "bench train: env_share/env_s/own_env_steps_per_s inconsistent: $out"
+[[ " $out" =~ \ replay_steps_per_s=na\ ratio_replay=na ]] ||
+  fail "bench train: gridworld has no raw_step_actions, want replay figures na: $out"
 [[ $out == train_steps_per_s=* ]] || fail "bench train: line does not start with train_steps_per_s"
 echo "it_threads: bench train: $out ($((SECONDS - t0)) s)"
 expect_bad "bench train, unknown algorithm" "$SAFEMARL" bench train gridworld nope

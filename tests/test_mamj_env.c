@@ -12,7 +12,8 @@
 // * observation contents (global, standardised or not, obsk features, ManyAgent joint states);
 // * released ant_2x4 and ant_2x4d are the same environment (§1.4);
 // * the HalfCheetah obstacle schedule against the released-model measurements of §3.2;
-// * copies sharing one mjModel stepped on two threads match a sequential run.
+// * copies sharing one mjModel stepped on two threads match a sequential run;
+// * raw_step_actions (bench train's replay) follows step's physics bit for bit.
 #include <pthread.h>
 #include <stdint.h>
 
@@ -585,6 +586,40 @@ static void test_threads(void) {
   }
 }
 
+// raw_step_actions drives the same physics as step: two copies from one seed, the same actions
+// (uniform, some beyond [-1, 1] to exercise the clipping), qpos and qvel bit for bit across
+// the 1000-step time limit and the restarts (step's copy is reset from its own stream at done,
+// raw_step_actions restarts itself with the same draws).
+static void test_raw_step_actions(void) {
+  static const char *const tasks[] = {"ant_2x4", "halfcheetah_2x3", "coupled_halfcheetah_6x2"};
+  for (int i = 0; i < 3; i++) {
+    mt_env_t a, b;
+    if (mt_open(&a, tasks[i], NULL, 41) || mt_open(&b, tasks[i], NULL, 41)) continue;
+    CHECK(b.cls->raw_step_actions != NULL, "%s: offers raw_step_actions", tasks[i]);
+    if (!b.cls->raw_step_actions) continue;
+    const mjModel *m = a.env->s->m;
+    rng_t r;
+    rng_seed(&r, 8);
+    int diverged = -1, restarts = 0, n = a.spec.n_agents * a.spec.max_act_dim;
+    for (int k = 0; k < 1100 && diverged < 0; k++) {
+      mt_random_actions(&a, &r);
+      for (int j = 0; j < n; j++) a.act[j] *= 1.25f;
+      memcpy(b.act, a.act, sizeof(float) * n);
+      mt_step(&a);
+      if (a.out.done) a.cls->reset(a.env, &a.rng, a.obs, a.share), restarts++;
+      b.cls->raw_step_actions(b.env, b.act, &b.rng);
+      if (memcmp(a.env->d->qpos, b.env->d->qpos, sizeof(double) * m->nq) ||
+          memcmp(a.env->d->qvel, b.env->d->qvel, sizeof(double) * m->nv))
+        diverged = k;
+    }
+    CHECK(diverged < 0, "%s: raw_step_actions left step's trajectory at step %d", tasks[i],
+          diverged);
+    CHECK(restarts >= 1, "%s: the run crossed no episode end", tasks[i]);
+    mt_close(&a);
+    mt_close(&b);
+  }
+}
+
 int main(void) {
   test_state_time();
   test_corridor();
@@ -600,5 +635,6 @@ int main(void) {
   test_2x4_equals_2x4d_released();
   test_obstacle_schedule();
   test_threads();
+  test_raw_step_actions();
   return check_report("test_mamj_env");
 }

@@ -484,8 +484,9 @@ void mamj_reset(void *env, rng_t *rng, float *obs, float *share_obs) {
   mamj_observe(e, obs, share_obs);
 }
 
-void mamj_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
-  mamj_env_t *e = env;
+// The agents' actions onto the actuators: clipped to [-1, 1] (NaN -> 0), mapped onto each
+// ctrlrange; the unclipped values are kept (e->act) for the control cost.
+static void mamj_apply_actions(mamj_env_t *e, const float *actions) {
   const mamj_shared_t *s = e->s;
   const mjModel *m = s->m;
   mjData *d = e->d;
@@ -501,6 +502,14 @@ void mamj_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
       d->ctrl[act] = lo + (c + 1.0) * 0.5 * (hi - lo);
     }
   }
+}
+
+void mamj_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
+  mamj_env_t *e = env;
+  const mamj_shared_t *s = e->s;
+  const mjModel *m = s->m;
+  mjData *d = e->d;
+  mamj_apply_actions(e, actions);
   if (s->robot->before) s->robot->before(e);
   for (int k = 0; k < s->robot->frame_skip; k++) mj_step(m, d);
   s->robot->after(e, out);
@@ -508,18 +517,20 @@ void mamj_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
   int terminal = out->done;
   out->truncated = !terminal && e->steps >= MAMJ_EPISODE_LENGTH;
   out->done = terminal || out->truncated;
-  for (int a = 0; a < p->n_agents; a++) out->costs[a] = out->team_cost;
+  for (int a = 0; a < s->part.n_agents; a++) out->costs[a] = out->team_cost;
   int warnings = mamj_warning_total(d);
   out->info[s->robot->n_info - 1] = (float)(warnings - e->warnings);
   e->warnings = warnings;
   mamj_observe(e, out->obs, out->share_obs);
 }
 
+// The physics of one env step after the controls are set: the task's hidden controls (obstacle
+// schedule), the substeps. Episodes end where the env's would (time limit, the robot's
+// termination test, a few comparisons) and restart with the same reset noise as mamj_reset.
+static void mamj_raw_advance(mamj_env_t *e, rng_t *rng);
+
 int mamj_raw_step(void *env, rng_t *rng) {
-  // The physics of one env step and nothing else: random controls for the agents' actuators,
-  // the task's hidden controls (obstacle schedule), the substeps. Episodes end where the env's
-  // would (time limit, the robot's termination test, a few comparisons) and restart with the
-  // same reset noise, so both bench phases simulate the same kind of states.
+  // Random controls for the agents' actuators, then the physics and nothing else.
   mamj_env_t *e = env;
   const mamj_shared_t *s = e->s;
   const mjModel *m = s->m;
@@ -528,6 +539,20 @@ int mamj_raw_step(void *env, rng_t *rng) {
     double lo = m->actuator_ctrlrange[2 * i], hi = m->actuator_ctrlrange[2 * i + 1];
     d->ctrl[i] = lo + rng_uniform(rng) * (hi - lo);
   }
+  mamj_raw_advance(e, rng);
+  return 0;
+}
+
+int mamj_raw_step_actions(void *env, const float *actions, rng_t *rng) {
+  mamj_apply_actions(env, actions);
+  mamj_raw_advance(env, rng);
+  return 0;
+}
+
+static void mamj_raw_advance(mamj_env_t *e, rng_t *rng) {
+  const mamj_shared_t *s = e->s;
+  const mjModel *m = s->m;
+  mjData *d = e->d;
   if (s->robot->before) s->robot->before(e);
   for (int k = 0; k < s->robot->frame_skip; k++) mj_step(m, d);
   if (++e->steps >= MAMJ_EPISODE_LENGTH || (s->robot->terminal && s->robot->terminal(e))) {
@@ -536,7 +561,6 @@ int mamj_raw_step(void *env, rng_t *rng) {
     mj_forward(m, d);
     e->steps = 0;
   }
-  return 0;
 }
 
 // ---- exact state ----------------------------------------------------------------------------

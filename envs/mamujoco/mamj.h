@@ -136,6 +136,7 @@ size_t mamj_state_size(void *env);
 void mamj_save_state(void *env, void *dst);
 int mamj_load_state(void *env, const void *src);
 int mamj_raw_step(void *env, rng_t *rng);
+int mamj_raw_step_actions(void *env, const float *actions, rng_t *rng);
 // The observations of the current state (what reset and step write).
 void mamj_observe(mamj_env_t *e, float *obs, float *share_obs);
 // Sum of MuJoCo's warning counters in d.
@@ -210,6 +211,7 @@ double mamj_obstacle_dist(const mamj_env_t *e, int cheetah);  // obstacle x - th
       .save_state = mamj_save_state,                                                             \
       .load_state = mamj_load_state,                                                             \
       .raw_step = mamj_raw_step,                                                                 \
+      .raw_step_actions = mamj_raw_step_actions,                                                 \
   }
 // clang-format on
 #endif
