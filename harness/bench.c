@@ -503,8 +503,28 @@ static int bench_train_replay(const run_config_t *cfg, const train_bench_t *run,
   return rc;
 }
 
-// End to end first (its peak RSS is peak_rss_train_mib), then the raw rate, then the update at
-// the reference schedule, whose 16 x 1000 buffer may raise the process's peak (peak_rss_mib).
+// The rates of one repeat of bench train: end to end, raw physics, replayed physics (0 when the
+// env has none), each per wall second and per process CPU second.
+typedef struct {
+  double train, train_cpu, raw, raw_cpu, replay, replay_cpu;
+} bench_train_rates_t;
+
+// Median over R repeats of field f of rates, and of the per-repeat ratio num / den (each
+// repeat's two phases ran back to back, so their ratio is steadier than the ratio of medians on
+// a machine whose speed drifts).
+static double bench_rates_median(const bench_train_rates_t *rates, int R, size_t num, size_t den) {
+  double v[16];
+  for (int r = 0; r < R; r++) {
+    const char *base = (const char *)&rates[r];
+    double n = *(const double *)(base + num);
+    v[r] = den == num ? n : n / *(const double *)(base + den);
+  }
+  return bench_median(v, R);
+}
+
+// Per repeat: end to end (the first one's peak RSS is peak_rss_train_mib), then the raw rate,
+// then the replay of the run's own actions; after the repeats, the update at the reference
+// schedule, whose 16 x 1000 buffer may raise the process's peak (peak_rss_mib).
 static int bench_train(const bench_args_t *a) {
   if (a->copies) return err_input("command line: bench train: use run.num_envs=E, not --copies");
   char threads_kv[64], *extra[1] = {threads_kv};
@@ -512,41 +532,60 @@ static int bench_train(const bench_args_t *a) {
   run_config_t cfg;
   train_bench_t run;
   memset(&run, 0, sizeof run);
-  int rc = bench_train_config(&cfg, a, a->steps, extra, a->threads ? 1 : 0);
-  if (!rc) rc = train_bench(&cfg, 0, 1, &run);
-  double rss_train = bench_rss_mib(), raw_rate = 0, raw_cpu_rate = 0, update_s = 0;
-  int is_raw = 0;
+  bench_train_rates_t rates[16];
+  int R = (int)a->repeat, is_raw = 0;
+  double rss_train = 0, update_s = 0;
   char schedule[128] = "";
-  if (!rc) rc = bench_train_raw(&cfg, &raw_rate, &raw_cpu_rate, &is_raw);
-  double replay_rate = 0, replay_cpu_rate = 0;
-  if (!rc) rc = bench_train_replay(&cfg, &run, &replay_rate, &replay_cpu_rate);
+  int rc = bench_train_config(&cfg, a, a->steps, extra, a->threads ? 1 : 0);
+  for (int r = 0; !rc && r < R; r++) {
+    bench_train_rates_t *q = &rates[r];
+    free(run.actions);
+    rc = train_bench(&cfg, 0, 1, &run);
+    if (r == 0) rss_train = bench_rss_mib();
+    if (rc) break;
+    q->train = (double)run.env_steps / fmax(run.wall_s, 1e-9);
+    q->train_cpu = (double)run.env_steps / fmax(run.cpu_s, 1e-9);
+    rc = bench_train_raw(&cfg, &q->raw, &q->raw_cpu, &is_raw);
+    if (!rc) rc = bench_train_replay(&cfg, &run, &q->replay, &q->replay_cpu);
+  }
   free(run.actions);
   run.actions = NULL;
   if (!rc)
     rc = bench_train_update(a, cfg.algo_class, a->threads ? threads_kv : NULL, &update_s, schedule,
                             sizeof schedule);
   if (!rc) {
-    double train_rate = (double)run.env_steps / fmax(run.wall_s, 1e-9);
-    double train_cpu_rate = (double)run.env_steps / fmax(run.cpu_s, 1e-9);
+#define F(x) offsetof(bench_train_rates_t, x)
+    double train_rate = bench_rates_median(rates, R, F(train), F(train));
+    double train_cpu_rate = bench_rates_median(rates, R, F(train_cpu), F(train_cpu));
+    double raw_rate = bench_rates_median(rates, R, F(raw), F(raw));
+    double raw_cpu_rate = bench_rates_median(rates, R, F(raw_cpu), F(raw_cpu));
+    double ratio = bench_rates_median(rates, R, F(train), F(raw));
+    double ratio_cpu = bench_rates_median(rates, R, F(train_cpu), F(raw_cpu));
+    int has_replay = rates[0].replay > 0;
     // The replay figures, "na" for an env without raw_step_actions.
     char rp[4][32];
-    double rv[4] = {replay_rate, train_rate / replay_rate, replay_cpu_rate,
-                    train_cpu_rate / replay_cpu_rate};
+    double rv[4] = {0, 0, 0, 0};
+    if (has_replay) {
+      rv[0] = bench_rates_median(rates, R, F(replay), F(replay));
+      rv[1] = bench_rates_median(rates, R, F(train), F(replay));
+      rv[2] = bench_rates_median(rates, R, F(replay_cpu), F(replay_cpu));
+      rv[3] = bench_rates_median(rates, R, F(train_cpu), F(replay_cpu));
+    }
+#undef F
     for (int k = 0; k < 4; k++)
-      snprintf(rp[k], sizeof rp[k], replay_rate > 0 ? (k % 2 ? "%.3g" : "%.0f") : "na", rv[k]);
+      snprintf(rp[k], sizeof rp[k], has_replay ? (k % 2 ? "%.3g" : "%.0f") : "na", rv[k]);
     printf(
         "train_steps_per_s=%.0f raw_steps_per_s=%.0f ratio=%.3g update_s=%.4f peak_rss_mib=%.1f "
         "peak_rss_train_mib=%.1f env=%s algo=%s threads=%d num_envs=%d rollout_length=%d "
         "steps=%lld updates=%lld wall_s=%.3f rollout_s=%.3f update_total_s=%.3f raw=%s "
         "schedule=%s train_cpu_steps_per_s=%.0f raw_cpu_steps_per_s=%.0f ratio_cpu=%.3g "
         "env_s=%.4g own_env_steps_per_s=%.0f env_share=%.3g replay_steps_per_s=%s "
-        "ratio_replay=%s replay_cpu_steps_per_s=%s ratio_replay_cpu=%s\n",
-        train_rate, raw_rate, train_rate / raw_rate, update_s, bench_rss_mib(), rss_train, a->env,
-        a->algo, run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates,
-        run.wall_s, run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule,
-        train_cpu_rate, raw_cpu_rate, train_cpu_rate / raw_cpu_rate, run.env_s,
-        (double)run.env_steps / fmax(run.env_s, 1e-9), run.env_s / fmax(run.wall_s, 1e-9),
-        rp[0], rp[1], rp[2], rp[3]);
+        "ratio_replay=%s replay_cpu_steps_per_s=%s ratio_replay_cpu=%s repeat=%d\n",
+        train_rate, raw_rate, ratio, update_s, bench_rss_mib(), rss_train, a->env, a->algo,
+        run.threads, run.num_envs, run.rollout_length, run.env_steps, run.updates, run.wall_s,
+        run.rollout_s, run.update_s, is_raw ? "raw_step" : "step", schedule, train_cpu_rate,
+        raw_cpu_rate, ratio_cpu, run.env_s, (double)run.env_steps / fmax(run.env_s, 1e-9),
+        run.env_s / fmax(run.wall_s, 1e-9), rp[0], rp[1], rp[2], rp[3], R);
   }
   run_config_free(&cfg);
   return rc;
@@ -565,7 +604,8 @@ int bench_main(int argc, char **argv) {
         "usage: safemarl bench env E [--steps N] [--threads T] [--copies C] [--repeat R] "
         "[--seed S] [key=value...]\n"
         "       safemarl bench random E [--episodes K] [--seed S] [--csv] [key=value...]\n"
-        "       safemarl bench train E A [--steps N] [--threads T] [--seed S] [key=value...]\n"
+        "       safemarl bench train E A [--steps N] [--threads T] [--repeat R] [--seed S] "
+        "[key=value...]\n"
         "       safemarl bench efficiency FILE [--steps N] [--threads T] [--csv OUT] "
         "(--help for details)\n"
         "  env:    raw physics vs full env steps per second (N env steps in total per phase, "
@@ -586,8 +626,12 @@ int bench_main(int argc, char **argv) {
         "time taken by other processes on a shared machine); env_s (wall s inside the rollouts' "
         "env steps: physics, observations, rewards, costs), own_env_steps_per_s (env steps / "
         "env_s: the env's rate on the training's own trajectories, where raw_step uses uniform "
-        "random controls) and env_share (env_s / wall_s: the share of the loop not taken by the "
-        "learner and the harness)\n"
+        "random controls), env_share (env_s / wall_s: the share of the loop not taken by the "
+        "learner and the harness), replay_steps_per_s and ratio_replay (+ per CPU second: the "
+        "raw physics of the run's own recorded actions, 'na' where the env cannot replay). "
+        "R repeats (default 3) of training, raw and replay phases in turn: the rates are "
+        "medians, each ratio the median of the repeats' ratios; wall_s..env_share describe "
+        "the last repeat\n"
         "  key=value sets an env parameter (e.g. partition=nominal obs=obsk)\n");
     return argc < 2
                ? err_input("command line: bench needs 'env', 'random', 'train' or 'efficiency'")

@@ -127,8 +127,9 @@ if "$SAFEMARL" list algos | grep -q '^mappo '; then
   train "$WORK/mj-t2" "${args[@]}" run.threads=2
   same_run "$WORK/mj-t1" "$WORK/mj-t2" "halfcheetah_2x3/mappo, run.threads=2"
   echo "it_threads: halfcheetah_2x3/mappo identical on 1 and 2 threads ($((SECONDS - t0)) s)"
-  # bench train replays the run's recorded actions through raw_step_actions.
-  out=$("$SAFEMARL" bench train halfcheetah_2x3 mappo --steps 4000 2>"$WORK/bench.err") ||
+  # bench train replays the run's recorded actions through raw_step_actions (one repeat: the
+  # printed ratio is then exactly the quotient of the printed rates).
+  out=$("$SAFEMARL" bench train halfcheetah_2x3 mappo --steps 4000 --repeat 1 2>"$WORK/bench.err") ||
     fail "bench train halfcheetah_2x3 mappo exited $?: $(tail -n 1 "$WORK/bench.err")"
   awk -v t="$(kv train_steps_per_s)" -v r="$(kv replay_steps_per_s)" -v q="$(kv ratio_replay)" \
     'BEGIN { exit !(r > 0 && (q - t / r) ^ 2 < (0.002 * q) ^ 2 + 1e-6) }' ||
@@ -140,7 +141,8 @@ fi
 # ---- bench train -----------------------------------------------------------------------------
 # Fewer critic steps keep the reference-schedule update (16 x 1000 steps) to about a second.
 t0=$SECONDS
-out=$("$SAFEMARL" bench train gridworld cpo --steps 2000 algo.critic_iters=5 2>"$WORK/bench.err") ||
+out=$("$SAFEMARL" bench train gridworld cpo --steps 2000 --repeat 2 algo.critic_iters=5 \
+  2>"$WORK/bench.err") ||
   fail "bench train gridworld cpo exited $?: $(tail -n 1 "$WORK/bench.err")"
 (($(wc -l <<<"$out") == 1)) || fail "bench train printed more than one line: $out"
 for key in train_steps_per_s raw_steps_per_s ratio update_s peak_rss_mib train_cpu_steps_per_s \
@@ -156,12 +158,14 @@ awk -v s="$(kv env_share)" -v e="$(kv env_s)" -v w="$(kv wall_s)" -v r="$(kv own
 [[ " $out" =~ \ replay_steps_per_s=na\ ratio_replay=na ]] ||
   fail "bench train: gridworld has no raw_step_actions, want replay figures na: $out"
 [[ $out == train_steps_per_s=* ]] || fail "bench train: line does not start with train_steps_per_s"
+[[ " $out" =~ \ repeat=2( |$) ]] || fail "bench train --repeat 2: no repeat=2 in: $out"
 echo "it_threads: bench train: $out ($((SECONDS - t0)) s)"
 expect_bad "bench train, unknown algorithm" "$SAFEMARL" bench train gridworld nope
 expect_bad "bench train, unknown env" "$SAFEMARL" bench train nope cpo
 expect_bad "bench train, negative steps" "$SAFEMARL" bench train gridworld cpo --steps -5
 expect_bad "bench train, unknown key" "$SAFEMARL" bench train gridworld cpo bogus=1
 expect_bad "bench train, no algorithm" "$SAFEMARL" bench train gridworld
+expect_bad "bench train, repeat 0" "$SAFEMARL" bench train gridworld cpo --repeat 0
 
 # ---- bad thread counts -----------------------------------------------------------------------
 expect_bad "run.threads=0" "$SAFEMARL" train --env gridworld --algo cpo --out "$WORK/bad0" \
