@@ -411,17 +411,23 @@ static int bench_train_config(run_config_t *cfg, const bench_args_t *a, long lon
   return run_config_resolve(cfg, NULL, a->env, a->algo, kv, n);
 }
 
+// The training configuration's env copies for the physics phases: cfg's env and parameters,
+// run.num_envs copies seeded from run.seed's "env" streams (the training's own). bench_close
+// releases them, also after a failure.
+static int bench_train_envs(const run_config_t *cfg, bench_envs_t *b) {
+  memset(b, 0, sizeof *b);
+  b->cls = cfg->env_class;
+  if (!(b->params = err_calloc(1, b->cls->params_size))) return ERR_FAIL;
+  memcpy(b->params, cfg->env_params, b->cls->params_size);
+  return bench_create(b, cfg->run.num_envs, (uint64_t)cfg->run.seed);
+}
+
 // The raw physics rate (raw_step; the full env step where the env has none) of cfg's env with
 // cfg's copies on cfg's threads: median of a few repeats, each from a reset, per wall second and
 // per process CPU second.
 static int bench_train_raw(const run_config_t *cfg, double *rate, double *cpu_rate, int *is_raw) {
   bench_envs_t b;
-  memset(&b, 0, sizeof b);
-  b.cls = cfg->env_class;
-  int E = cfg->run.num_envs, rc = 0;
-  if (!(b.params = err_calloc(1, b.cls->params_size))) return ERR_FAIL;
-  memcpy(b.params, cfg->env_params, b.cls->params_size);
-  rc = bench_create(&b, E, (uint64_t)cfg->run.seed);
+  int E = cfg->run.num_envs, rc = bench_train_envs(cfg, &b);
   *is_raw = b.cls->raw_step != NULL;
   long per_copy = (BENCH_RAW_STEPS + E - 1) / E;
   double rates[BENCH_RAW_REPEAT], cpu_rates[BENCH_RAW_REPEAT], w, c;
@@ -485,12 +491,7 @@ static int bench_train_replay(const run_config_t *cfg, const train_bench_t *run,
   *rate = *cpu_rate = 0;
   if (!cfg->env_class->raw_step_actions || !run->actions || run->updates < 1) return 0;
   bench_envs_t b;
-  memset(&b, 0, sizeof b);
-  b.cls = cfg->env_class;
-  int E = cfg->run.num_envs, rc = 0;
-  if (!(b.params = err_calloc(1, b.cls->params_size))) return ERR_FAIL;
-  memcpy(b.params, cfg->env_params, b.cls->params_size);
-  rc = bench_create(&b, E, (uint64_t)cfg->run.seed);
+  int E = cfg->run.num_envs, rc = bench_train_envs(cfg, &b);
   long per_copy = (long)run->updates * run->rollout_length;
   double w = 0, c = 0;
   if (!rc) {
