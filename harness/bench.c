@@ -13,7 +13,12 @@
 //                  a Gaussian policy's small controls cost about 10% more per step), so the
 //                  run also reports env_share = the loop's wall seconds spent inside the env
 //                  steps (physics, observations, rewards, costs: more than raw physics) over
-//                  all its wall seconds, and own_env_steps_per_s = env steps / those seconds.
+//                  all its wall seconds, and own_env_steps_per_s = env steps / those seconds;
+//                  and, for envs with raw_step_actions, the raw physics of the run's own
+//                  recorded actions replayed from the same env streams (the same trajectories:
+//                  replay_steps_per_s, ratio_replay). --repeat R alternates R training, raw and
+//                  replay phases: medians of the rates, and of each repeat's ratio (its phases
+//                  ran back to back, so the ratio is steadier on a VM whose speed drifts).
 //   bench efficiency FILE  the MAFOCOPS efficiency tables against ours (harness/efficiency.c,
 //                  which uses train_bench and bench_env_rates).
 // Rates are env steps per second of wall time, summed over threads; the *_cpu_* figures divide
