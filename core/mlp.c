@@ -19,7 +19,7 @@
 
 #define MLP_LN_EPS 1e-5
 #define MLP_LN_LANES 8  // partial sums of a LayerNorm row sum (see ln_sum)
-#define MLP_LN_BLOCK 4  // LayerNorm rows per loop (see ln_sum_block)
+#define MLP_LN_BLOCK 4  // LayerNorm forward rows per loop (see layernorm_forward)
 
 // ---------------------------------------------------------------------------------------------
 // Creation
@@ -114,7 +114,7 @@ int mlp_create(mlp_t *m, const mlp_config_t *cfg, int max_batch) {
   ok &= (m->scratch_b = mlp_alloc_rows(B, max_width)) != NULL;
   ok &= (m->scratch_c = mlp_alloc_rows(B, max_width)) != NULL;
   ok &= (m->scratch_d = mlp_alloc_rows(B, max_width)) != NULL;
-  ok &= (m->ln_tmp = mlp_alloc_rows(2 * MLP_LN_BLOCK, max_width)) != NULL;
+  ok &= (m->ln_tmp = mlp_alloc_rows(2, max_width)) != NULL;
   if (!ok) {
     mlp_destroy(m);
     return ERR_FAIL;  // err_calloc recorded the message
@@ -256,38 +256,25 @@ static inline float ln_sum_sq_dev(const float *restrict x, float mu, int n) {
   return ln_tree(acc);
 }
 
-// Rows are taken MLP_LN_BLOCK at a time: one row's statistics are a chain of dependent adds, a
-// division and a square root (about 150 cycles of latency for n = 64, little work), so several
-// independent rows in one loop keep the adders busy. Each row is still summed exactly as
-// ln_sum / ln_sum_sq_dev sum it (the same lanes and tree): the same bits as row by row.
-
-// s[q] = ln_sum of row q of the MLP_LN_BLOCK rows at x (row stride n).
-static inline void ln_sum_block(const float *restrict x, int n, float *restrict s) {
-  for (int q = 0; q < MLP_LN_BLOCK; q++) s[q] = ln_sum(x + (size_t)q * n, n);
-}
-
-// s[q] = ln_sum_sq_dev of row q with its mean mu[q].
-static inline void ln_sum_sq_dev_block(const float *restrict x, const float *restrict mu, int n,
-                                       float *restrict s) {
-  for (int q = 0; q < MLP_LN_BLOCK; q++) s[q] = ln_sum_sq_dev(x + (size_t)q * n, mu[q], n);
-}
-
 // y = gamma * (x - mean) * rstd + beta for one row.
 static void layernorm_apply_row(float *restrict y, const float *restrict x, float mean, float rstd,
                                 const float *restrict gamma, const float *restrict beta, int n) {
   for (int j = 0; j < n; j++) y[j] = gamma[j] * ((x[j] - mean) * rstd) + beta[j];
 }
 
-// LayerNorm of each row: y = gamma * (x - mean) * rstd + beta, caching mean and rstd.
+// LayerNorm of each row: y = gamma * (x - mean) * rstd + beta, caching mean and rstd. Rows go
+// MLP_LN_BLOCK at a time: one row's statistics are a chain of dependent adds, a division and a
+// square root (about 150 cycles of latency for n = 64, little work), so the sums of several
+// independent rows side by side keep the adders busy. Each row is still summed by ln_sum and
+// ln_sum_sq_dev, so the bits are those of row by row.
 static void layernorm_forward(float *y, float *mean, float *rstd, const float *x,
                               const float *gamma, const float *beta, int batch, int n) {
   int r = 0;
   for (; r + MLP_LN_BLOCK <= batch; r += MLP_LN_BLOCK) {
     const float *xr = x + (size_t)r * n;
     float mu[MLP_LN_BLOCK], var[MLP_LN_BLOCK];
-    ln_sum_block(xr, n, mu);
-    for (int q = 0; q < MLP_LN_BLOCK; q++) mu[q] /= (float)n;
-    ln_sum_sq_dev_block(xr, mu, n, var);
+    for (int q = 0; q < MLP_LN_BLOCK; q++) mu[q] = ln_sum(xr + (size_t)q * n, n) / (float)n;
+    for (int q = 0; q < MLP_LN_BLOCK; q++) var[q] = ln_sum_sq_dev(xr + (size_t)q * n, mu[q], n);
     for (int q = 0; q < MLP_LN_BLOCK; q++) {
       mean[r + q] = mu[q];
       rstd[r + q] = 1.0f / sqrtf(var[q] / (float)n + (float)MLP_LN_EPS);
@@ -308,55 +295,34 @@ static void layernorm_forward(float *y, float *mean, float *rstd, const float *x
 
 // LayerNorm backward for rows x with cached mean/rstd, given g = dL/dy: dgamma += sum_r g*xhat,
 // dbeta += sum_r g and, if dx is not NULL, dx = rstd*(gg - mean(gg) - xhat*mean(gg*xhat)) with
-// gg = g*gamma (the means as ln_sum's lane sums). dx may alias g: a block's g rows are read in
-// full before its dx rows are written. Rows go MLP_LN_BLOCK at a time (the row sums of a block
-// together, as in the forward); dgamma and dbeta add the rows in row order. tmp: [2
-// MLP_LN_BLOCK][n] work rows.
+// gg = g*gamma (the means as ln_sum's lane sums). dx may alias g: each row's g is read in full
+// before its dx is written. tmp: [2][n] work rows.
 static void layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *g,
                                const float *x, const float *mean, const float *rstd,
                                const float *gamma, int batch, int n, float *tmp) {
-  for (int r = 0; r < batch;) {
-    int R = batch - r >= MLP_LN_BLOCK ? MLP_LN_BLOCK : 1;
-    float sum_g[MLP_LN_BLOCK], sum_gx[MLP_LN_BLOCK];
-    for (int q = 0; q < R; q++) {
-      size_t off = (size_t)(r + q) * n;
-      const float *restrict xr = x + off, *gr = g + off;
-      float *restrict gg = tmp + (size_t)q * n, *restrict ggx = tmp + (size_t)(R + q) * n;
-      float m = mean[r + q], s = rstd[r + q];
-      for (int j = 0; j < n; j++) {
-        float xhat = (xr[j] - m) * s;
-        dgamma[j] += gr[j] * xhat;
-        dbeta[j] += gr[j];
-      }
-      if (!dx) continue;
-      for (int j = 0; j < n; j++) {
-        float xhat = (xr[j] - m) * s;
-        gg[j] = gr[j] * gamma[j];
-        ggx[j] = gg[j] * xhat;
-      }
+  float *restrict gg = tmp, *restrict ggx = tmp + n;
+  for (int r = 0; r < batch; r++) {
+    size_t off = (size_t)r * n;
+    const float *restrict xr = x + off, *gr = g + off;
+    float m = mean[r], s = rstd[r];
+    // Rows in order: dgamma and dbeta accumulate over rows.
+    for (int j = 0; j < n; j++) {
+      float xhat = (xr[j] - m) * s;
+      dgamma[j] += gr[j] * xhat;
+      dbeta[j] += gr[j];
     }
-    if (dx) {
-      if (R == MLP_LN_BLOCK) {
-        ln_sum_block(tmp, n, sum_g);
-        ln_sum_block(tmp + (size_t)R * n, n, sum_gx);
-      } else {
-        sum_g[0] = ln_sum(tmp, n);
-        sum_gx[0] = ln_sum(tmp + n, n);
-      }
-      for (int q = 0; q < R; q++) {
-        size_t off = (size_t)(r + q) * n;
-        const float *restrict xr = x + off;
-        const float *restrict gg = tmp + (size_t)q * n;
-        float *restrict dxr = dx + off;
-        float m = mean[r + q], s = rstd[r + q];
-        float mean_g = sum_g[q] / (float)n, mean_gx = sum_gx[q] / (float)n;
-        for (int j = 0; j < n; j++) {
-          float xhat = (xr[j] - m) * s;
-          dxr[j] = s * (gg[j] - mean_g - xhat * mean_gx);
-        }
-      }
+    if (!dx) continue;
+    for (int j = 0; j < n; j++) {
+      float xhat = (xr[j] - m) * s;
+      gg[j] = gr[j] * gamma[j];
+      ggx[j] = gg[j] * xhat;
     }
-    r += R;
+    float mean_g = ln_sum(gg, n) / (float)n, mean_gx = ln_sum(ggx, n) / (float)n;
+    float *dxr = dx + off;
+    for (int j = 0; j < n; j++) {
+      float xhat = (xr[j] - m) * s;
+      dxr[j] = s * (gg[j] - mean_g - xhat * mean_gx);
+    }
   }
 }
 
