@@ -509,22 +509,19 @@ static int bench_train_replay(const run_config_t *cfg, const train_bench_t *run,
   return rc;
 }
 
-// The rates of one repeat of bench train: end to end, raw physics, replayed physics (0 when the
-// env has none), each per wall second and per process CPU second.
+// The rates of bench train's repeats (at most 16), one entry per repeat: end to end, raw
+// physics, replayed physics (0 when the env has none), each per wall second and per process
+// CPU second.
 typedef struct {
-  double train, train_cpu, raw, raw_cpu, replay, replay_cpu;
+  double train[16], train_cpu[16], raw[16], raw_cpu[16], replay[16], replay_cpu[16];
 } bench_train_rates_t;
 
-// Median over R repeats of field f of rates, and of the per-repeat ratio num / den (each
-// repeat's two phases ran back to back, so their ratio is steadier than the ratio of medians on
-// a machine whose speed drifts).
-static double bench_rates_median(const bench_train_rates_t *rates, int R, size_t num, size_t den) {
-  double v[16];
-  for (int r = 0; r < R; r++) {
-    const char *base = (const char *)&rates[r];
-    double n = *(const double *)(base + num);
-    v[r] = den == num ? n : n / *(const double *)(base + den);
-  }
+// Median over R repeats of num[r] / den[r], or of num[r] when den is NULL (each repeat's phases
+// ran back to back, so the median of their ratios is steadier than the ratio of medians on a
+// machine whose speed drifts).
+static double bench_median_ratio(const double *num, const double *den, int R) {
+  double v[16] = {0};
+  for (int r = 0; r < R; r++) v[r] = den ? num[r] / den[r] : num[r];
   return bench_median(v, R);
 }
 
@@ -538,21 +535,21 @@ static int bench_train(const bench_args_t *a) {
   run_config_t cfg;
   train_bench_t run;
   memset(&run, 0, sizeof run);
-  bench_train_rates_t rates[16];
+  bench_train_rates_t q;
+  memset(&q, 0, sizeof q);
   int R = (int)a->repeat, is_raw = 0;
   double rss_train = 0, update_s = 0;
   char schedule[128] = "";
   int rc = bench_train_config(&cfg, a, a->steps, extra, a->threads ? 1 : 0);
   for (int r = 0; !rc && r < R; r++) {
-    bench_train_rates_t *q = &rates[r];
     free(run.actions);
     rc = train_bench(&cfg, 0, 1, &run);
     if (r == 0) rss_train = bench_rss_mib();
     if (rc) break;
-    q->train = (double)run.env_steps / fmax(run.wall_s, 1e-9);
-    q->train_cpu = (double)run.env_steps / fmax(run.cpu_s, 1e-9);
-    rc = bench_train_raw(&cfg, &q->raw, &q->raw_cpu, &is_raw);
-    if (!rc) rc = bench_train_replay(&cfg, &run, &q->replay, &q->replay_cpu);
+    q.train[r] = (double)run.env_steps / fmax(run.wall_s, 1e-9);
+    q.train_cpu[r] = (double)run.env_steps / fmax(run.cpu_s, 1e-9);
+    rc = bench_train_raw(&cfg, &q.raw[r], &q.raw_cpu[r], &is_raw);
+    if (!rc) rc = bench_train_replay(&cfg, &run, &q.replay[r], &q.replay_cpu[r]);
   }
   free(run.actions);
   run.actions = NULL;
@@ -560,24 +557,22 @@ static int bench_train(const bench_args_t *a) {
     rc = bench_train_update(a, cfg.algo_class, a->threads ? threads_kv : NULL, &update_s, schedule,
                             sizeof schedule);
   if (!rc) {
-#define F(x) offsetof(bench_train_rates_t, x)
-    double train_rate = bench_rates_median(rates, R, F(train), F(train));
-    double train_cpu_rate = bench_rates_median(rates, R, F(train_cpu), F(train_cpu));
-    double raw_rate = bench_rates_median(rates, R, F(raw), F(raw));
-    double raw_cpu_rate = bench_rates_median(rates, R, F(raw_cpu), F(raw_cpu));
-    double ratio = bench_rates_median(rates, R, F(train), F(raw));
-    double ratio_cpu = bench_rates_median(rates, R, F(train_cpu), F(raw_cpu));
-    int has_replay = rates[0].replay > 0;
+    double train_rate = bench_median_ratio(q.train, NULL, R);
+    double train_cpu_rate = bench_median_ratio(q.train_cpu, NULL, R);
+    double raw_rate = bench_median_ratio(q.raw, NULL, R);
+    double raw_cpu_rate = bench_median_ratio(q.raw_cpu, NULL, R);
+    double ratio = bench_median_ratio(q.train, q.raw, R);
+    double ratio_cpu = bench_median_ratio(q.train_cpu, q.raw_cpu, R);
+    int has_replay = q.replay[0] > 0;
     // The replay figures, "na" for an env without raw_step_actions.
     char rp[4][32];
     double rv[4] = {0, 0, 0, 0};
     if (has_replay) {
-      rv[0] = bench_rates_median(rates, R, F(replay), F(replay));
-      rv[1] = bench_rates_median(rates, R, F(train), F(replay));
-      rv[2] = bench_rates_median(rates, R, F(replay_cpu), F(replay_cpu));
-      rv[3] = bench_rates_median(rates, R, F(train_cpu), F(replay_cpu));
+      rv[0] = bench_median_ratio(q.replay, NULL, R);
+      rv[1] = bench_median_ratio(q.train, q.replay, R);
+      rv[2] = bench_median_ratio(q.replay_cpu, NULL, R);
+      rv[3] = bench_median_ratio(q.train_cpu, q.replay_cpu, R);
     }
-#undef F
     for (int k = 0; k < 4; k++)
       snprintf(rp[k], sizeof rp[k], has_replay ? (k % 2 ? "%.3g" : "%.0f") : "na", rv[k]);
     printf(
