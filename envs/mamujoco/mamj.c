@@ -527,7 +527,19 @@ void mamj_step(void *env, const float *actions, rng_t *rng, env_step_t *out) {
 // The physics of one env step after the controls are set: the task's hidden controls (obstacle
 // schedule), the substeps. Episodes end where the env's would (time limit, the robot's
 // termination test, a few comparisons) and restart with the same reset noise as mamj_reset.
-static void mamj_raw_advance(mamj_env_t *e, rng_t *rng);
+static void mamj_raw_advance(mamj_env_t *e, rng_t *rng) {
+  const mamj_shared_t *s = e->s;
+  const mjModel *m = s->m;
+  mjData *d = e->d;
+  if (s->robot->before) s->robot->before(e);
+  for (int k = 0; k < s->robot->frame_skip; k++) mj_step(m, d);
+  if (++e->steps >= MAMJ_EPISODE_LENGTH || (s->robot->terminal && s->robot->terminal(e))) {
+    mj_resetData(m, d);
+    s->robot->reset(e, rng);
+    mj_forward(m, d);
+    e->steps = 0;
+  }
+}
 
 int mamj_raw_step(void *env, rng_t *rng) {
   // Random controls for the agents' actuators, then the physics and nothing else.
@@ -547,20 +559,6 @@ int mamj_raw_step_actions(void *env, const float *actions, rng_t *rng) {
   mamj_apply_actions(env, actions);
   mamj_raw_advance(env, rng);
   return 0;
-}
-
-static void mamj_raw_advance(mamj_env_t *e, rng_t *rng) {
-  const mamj_shared_t *s = e->s;
-  const mjModel *m = s->m;
-  mjData *d = e->d;
-  if (s->robot->before) s->robot->before(e);
-  for (int k = 0; k < s->robot->frame_skip; k++) mj_step(m, d);
-  if (++e->steps >= MAMJ_EPISODE_LENGTH || (s->robot->terminal && s->robot->terminal(e))) {
-    mj_resetData(m, d);
-    s->robot->reset(e, rng);
-    mj_forward(m, d);
-    e->steps = 0;
-  }
 }
 
 // ---- exact state ----------------------------------------------------------------------------
